@@ -1,0 +1,235 @@
+//! What a board is, as data.
+//!
+//! A board crate fills in a [`BoardInfo`]; kernels and services read every
+//! address from it and hard-code none. The types are plain `const`-friendly
+//! data so that a board can be a `static` and so that build scripts (linker
+//! scripts) can read the same values the firmware does.
+#![no_std]
+
+pub mod link;
+pub mod package;
+
+/// Granule size used by the GPT and by every delegation: 4 KB.
+pub const GRANULE_SIZE: u64 = 4096;
+
+/// A physical address range `[base, base + size)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub base: u64,
+    pub size: u64,
+}
+
+impl Range {
+    pub const fn new(base: u64, size: u64) -> Self {
+        Self { base, size }
+    }
+    /// One past the last byte; saturates instead of overflowing.
+    pub const fn end(&self) -> u64 {
+        self.base.saturating_add(self.size)
+    }
+    pub const fn contains(&self, addr: u64) -> bool {
+        addr >= self.base && addr < self.end()
+    }
+    /// True when `[addr, addr + len)` lies wholly inside this range.
+    pub const fn contains_range(&self, addr: u64, len: u64) -> bool {
+        match addr.checked_add(len) {
+            Some(end) => addr >= self.base && end <= self.end(),
+            None => false,
+        }
+    }
+    pub const fn overlaps(&self, other: &Range) -> bool {
+        self.base < other.end() && other.base < self.end()
+    }
+}
+
+/// Granule Protection Information: which physical address spaces may access
+/// a granule (Arm DDI0615, GPT entry encodings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Gpi {
+    NoAccess,
+    Secure,
+    NonSecure,
+    Root,
+    Realm,
+    Any,
+}
+
+/// One entry of a board's physical address space map: everything the GPT is
+/// built from. Regions must not overlap and must be granule aligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasRegion {
+    pub name: &'static str,
+    pub range: Range,
+    pub gpi: Gpi,
+}
+
+/// Where the granule protection tables live and how they are configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GptConfig {
+    /// Protected physical address size in bits (GPCCR_EL3.PPS selects it).
+    pub pps_bits: u8,
+    /// Bytes covered by one level-0 entry, log2 (the CPU's GPCCR_EL3.L0GPTSZ).
+    pub l0_gpt_size_bits: u8,
+    /// Memory for the level-0 table and the level-1 tables (Root PAS).
+    pub tables: Range,
+}
+
+/// Root firmware (EL3) placement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RootLayout {
+    /// Boot flash that holds the root image and the image package (read by root).
+    pub flash: Range,
+    /// Offset into `flash` of the image package that carries the RMM and NS images.
+    pub package_offset: u64,
+    /// Link and run address of the root image and its RAM (Root PAS).
+    pub ram: Range,
+    /// Holding pen: one 8-byte release word per core, polled by cores that
+    /// are not yet on (zero = keep waiting, otherwise the entry address).
+    pub hold_pen: u64,
+}
+
+/// A PL011 UART.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uart {
+    pub base: u64,
+    /// Reference clock in Hz, 0 when firmware must not reprogram the divisor.
+    pub clock_hz: u32,
+}
+
+/// GICv3 placement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gic {
+    pub distributor: u64,
+    pub redistributors: u64,
+    /// Bytes per redistributor frame pair (RD_base + SGI_base, 128 KB on GICv3).
+    pub redistributor_stride: u64,
+}
+
+/// How the platform powers off or resets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowerControl {
+    /// A PL061 whose output lines drive a power controller (QEMU `gpio-pwr`).
+    Pl061Gpio {
+        base: u64,
+        poweroff_line: u8,
+        reset_line: u8,
+    },
+    /// No firmware-controllable power: park the cores.
+    None,
+}
+
+/// CPU topology: MPIDR affinity fields to linear core index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Topology {
+    pub cpu_count: usize,
+    /// Cores per cluster (Aff1 step); the linear index is Aff1 * this + Aff0.
+    pub cores_per_cluster: usize,
+    /// True when MPIDR.MT is set and Aff0 is a thread number (Aff1 = core).
+    pub mpidr_shifted: bool,
+}
+
+impl Topology {
+    /// Linear index of the core with this MPIDR, or None when it is not a
+    /// core of this board (the caller rejects it rather than indexing with it).
+    pub const fn core_index(&self, mpidr: u64) -> Option<usize> {
+        // Unshifted: Aff0 = core, Aff1 = cluster, Aff2 must be zero.
+        // Shifted (MT): Aff0 = thread (must be zero), Aff1 = core, Aff2 = cluster, Aff3 zero.
+        let (core, cluster, must_be_zero) = if self.mpidr_shifted {
+            (
+                (mpidr >> 8) & 0xff,
+                (mpidr >> 16) & 0xff,
+                (mpidr & 0xff) | ((mpidr >> 32) & 0xff),
+            )
+        } else {
+            (mpidr & 0xff, (mpidr >> 8) & 0xff, (mpidr >> 16) & 0xff)
+        };
+        if must_be_zero != 0 || core as usize >= self.cores_per_cluster {
+            return None;
+        }
+        let index = cluster as usize * self.cores_per_cluster + core as usize;
+        if index < self.cpu_count {
+            Some(index)
+        } else {
+            None
+        }
+    }
+
+    /// MPIDR affinity value (Aff2..Aff0 only) of a linear core index.
+    pub const fn mpidr_of(&self, index: usize) -> u64 {
+        let shift = if self.mpidr_shifted { 8 } else { 0 };
+        let aff0 = (index % self.cores_per_cluster) as u64;
+        let aff1 = (index / self.cores_per_cluster) as u64;
+        ((aff1 << 8) | aff0) << shift
+    }
+}
+
+/// Everything firmware needs to know about a board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoardInfo {
+    pub name: &'static str,
+    pub topology: Topology,
+    /// DRAM banks, lowest first. The NS and Realm worlds use these.
+    pub dram: &'static [Range],
+    /// The RMM's region (Realm PAS), image at its base.
+    pub rmm: Range,
+    /// The 4 KB EL3<->RMM shared page (inside `rmm`, its last granule).
+    pub rmm_shared_page: u64,
+    /// Where the NS-EL2 payload is loaded and entered.
+    pub ns_entry: u64,
+    pub root: RootLayout,
+    pub gpt: GptConfig,
+    /// The physical address space map the GPT is built from.
+    pub pas_map: &'static [PasRegion],
+    /// Trace UART (all images multiplex their records here).
+    pub trace_uart: Uart,
+    /// An NS word that serialises whole trace records between images and
+    /// cores. Writers wait a bounded time for it, so a hostile holder can
+    /// garble the trace but never stall firmware.
+    pub trace_lock: u64,
+    pub gic: Gic,
+    pub counter_hz: u64,
+    pub power: PowerControl,
+}
+
+impl BoardInfo {
+    /// The DRAM bank that holds `addr`, if any.
+    pub fn dram_bank_of(&self, addr: u64) -> Option<&Range> {
+        self.dram.iter().find(|bank| bank.contains(addr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_arithmetic_saturates() {
+        let r = Range::new(u64::MAX - 10, 100);
+        assert_eq!(r.end(), u64::MAX);
+        assert!(!r.contains_range(u64::MAX - 5, 10));
+        assert!(Range::new(0x1000, 0x1000).overlaps(&Range::new(0x1fff, 1)));
+        assert!(!Range::new(0x1000, 0x1000).overlaps(&Range::new(0x2000, 1)));
+    }
+
+    #[test]
+    fn topology_maps_mpidr_both_ways() {
+        let t = Topology {
+            cpu_count: 4,
+            cores_per_cluster: 16,
+            mpidr_shifted: false,
+        };
+        assert_eq!(t.core_index(0x8000_0003), Some(3));
+        assert_eq!(t.core_index(4), None);
+        assert_eq!(t.core_index(0x1_0000), None);
+        assert_eq!(t.mpidr_of(2), 2);
+        let shifted = Topology {
+            cpu_count: 16,
+            cores_per_cluster: 1,
+            mpidr_shifted: true,
+        };
+        assert_eq!(shifted.core_index(0x3_0000), Some(3));
+        assert_eq!(shifted.core_index(0x3_0001), None);
+        assert_eq!(shifted.mpidr_of(5), 0x50000);
+    }
+}

@@ -1,0 +1,219 @@
+//! QEMU `virt` with FEAT_RME, laid out like TF-A's QEMU RME port so that
+//! images interchange: RMM at 0x40100000 (24 MB) with the EL3<->RMM shared
+//! page in its last granule, the NS payload right after it, GPT tables and
+//! root firmware in secure RAM, UART0 (NS PL011) as the trace UART.
+//!
+//! Device addresses are QEMU's `hw/arm/virt.c` memory map; run with
+//! `-M virt,secure=on,virtualization=on,gic-version=3 -cpu max,x-rme=on -m 2G`.
+#![no_std]
+
+use rampart_board::{
+    BoardInfo, Gic, Gpi, GptConfig, PasRegion, PowerControl, Range, RootLayout, Topology, Uart,
+};
+
+const MB: u64 = 1 << 20;
+const GB: u64 = 1 << 30;
+
+/// Secure flash (pflash0), 64 MB at 0: the root image and the image package.
+pub const FLASH: Range = Range::new(0, 64 * MB);
+/// Secure-only RAM, 16 MB.
+pub const SECURE_RAM: Range = Range::new(0x0e00_0000, 16 * MB);
+/// Root firmware image, data, stacks and translation tables (Root PAS).
+pub const ROOT_RAM: Range = Range::new(0x0e00_0000, 2 * MB);
+/// Granule protection tables (Root PAS).
+pub const GPT_TABLES: Range = Range::new(0x0e20_0000, MB);
+/// Holding pen for cores that QEMU starts at the reset vector with the boot core.
+pub const HOLD_PEN: Range = Range::new(0x0e30_0000, 0x1000);
+/// DRAM as started with `-m 2G`.
+pub const DRAM: Range = Range::new(0x4000_0000, 2 * GB);
+/// RMM region: 24 MB from 0x40100000 (TF-A QEMU `RMM_BASE`/`RMM_LIMIT`).
+pub const RMM: Range = Range::new(0x4010_0000, 24 * MB);
+pub const RMM_SHARED_PAGE: u64 = RMM.base + RMM.size - 0x1000;
+pub const NS_ENTRY: u64 = RMM.base + RMM.size;
+
+static DRAM_BANKS: [Range; 1] = [DRAM];
+
+static PAS_MAP: [PasRegion; 20] = [
+    PasRegion {
+        name: "flash0 (secure boot flash)",
+        range: FLASH,
+        gpi: Gpi::Root,
+    },
+    PasRegion {
+        name: "flash1",
+        range: Range::new(0x0400_0000, 64 * MB),
+        gpi: Gpi::NonSecure,
+    },
+    // Distributor, ITS and redistributors: reached by EL3, NS-EL2 and (for ICH
+    // state only via system registers) no one else, but the GIC decodes
+    // secure and non-secure accesses itself.
+    PasRegion {
+        name: "gic",
+        range: Range::new(0x0800_0000, 16 * MB),
+        gpi: Gpi::Any,
+    },
+    PasRegion {
+        name: "uart0",
+        range: Range::new(0x0900_0000, 0x1000),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "rtc",
+        range: Range::new(0x0901_0000, 0x1000),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "fw_cfg",
+        range: Range::new(0x0902_0000, 0x1000),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "gpio",
+        range: Range::new(0x0903_0000, 0x1000),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "uart1 (secure)",
+        range: Range::new(0x0904_0000, 0x1000),
+        gpi: Gpi::Secure,
+    },
+    PasRegion {
+        name: "smmu",
+        range: Range::new(0x0905_0000, 0x20000),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "secure gpio",
+        range: Range::new(0x090b_0000, 0x1000),
+        gpi: Gpi::Secure,
+    },
+    PasRegion {
+        name: "virtio-mmio",
+        range: Range::new(0x0a00_0000, 0x4000),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "platform bus",
+        range: Range::new(0x0c00_0000, 32 * MB),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "root ram",
+        range: ROOT_RAM,
+        gpi: Gpi::Root,
+    },
+    PasRegion {
+        name: "gpt tables",
+        range: GPT_TABLES,
+        gpi: Gpi::Root,
+    },
+    PasRegion {
+        name: "hold pen",
+        range: HOLD_PEN,
+        gpi: Gpi::Root,
+    },
+    PasRegion {
+        name: "secure ram",
+        range: Range::new(
+            HOLD_PEN.base + HOLD_PEN.size,
+            SECURE_RAM.base + SECURE_RAM.size - (HOLD_PEN.base + HOLD_PEN.size),
+        ),
+        gpi: Gpi::Secure,
+    },
+    PasRegion {
+        name: "pcie mmio, pio, ecam",
+        range: Range::new(0x1000_0000, 0x3000_0000),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "ns dram (below rmm)",
+        range: Range::new(DRAM.base, RMM.base - DRAM.base),
+        gpi: Gpi::NonSecure,
+    },
+    PasRegion {
+        name: "rmm",
+        range: RMM,
+        gpi: Gpi::Realm,
+    },
+    PasRegion {
+        name: "ns dram",
+        range: Range::new(NS_ENTRY, DRAM.base + DRAM.size - NS_ENTRY),
+        gpi: Gpi::NonSecure,
+    },
+];
+
+pub static BOARD: BoardInfo = BoardInfo {
+    name: "qemu-virt",
+    topology: Topology {
+        cpu_count: 4,
+        cores_per_cluster: 16,
+        mpidr_shifted: false,
+    },
+    dram: &DRAM_BANKS,
+    rmm: RMM,
+    rmm_shared_page: RMM_SHARED_PAGE,
+    ns_entry: NS_ENTRY,
+    root: RootLayout {
+        flash: FLASH,
+        package_offset: MB,
+        ram: ROOT_RAM,
+        hold_pen: HOLD_PEN.base,
+    },
+    gpt: GptConfig {
+        pps_bits: 40,
+        l0_gpt_size_bits: 30,
+        tables: GPT_TABLES,
+    },
+    pas_map: &PAS_MAP,
+    trace_uart: Uart {
+        base: 0x0900_0000,
+        clock_hz: 0,
+    },
+    trace_lock: 0x400f_f000,
+    gic: Gic {
+        distributor: 0x0800_0000,
+        redistributors: 0x080a_0000,
+        redistributor_stride: 0x2_0000,
+    },
+    counter_hz: 1_000_000_000,
+    power: PowerControl::Pl061Gpio {
+        base: 0x090b_0000,
+        poweroff_line: 0,
+        reset_line: 1,
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pas_map_is_sorted_aligned_and_disjoint() {
+        for w in PAS_MAP.windows(2) {
+            assert!(
+                w[0].range.end() <= w[1].range.base,
+                "{} overlaps or precedes {}",
+                w[0].name,
+                w[1].name
+            );
+        }
+        for r in PAS_MAP.iter() {
+            assert_eq!(r.range.base % 4096, 0, "{}", r.name);
+            assert_eq!(r.range.size % 4096, 0, "{}", r.name);
+        }
+    }
+
+    #[test]
+    fn layout_matches_tf_a_rme_port() {
+        assert_eq!(BOARD.rmm.base, 0x4010_0000);
+        assert_eq!(BOARD.rmm_shared_page, 0x418f_f000);
+        assert_eq!(BOARD.ns_entry, 0x4190_0000);
+        assert!(
+            BOARD
+                .root
+                .ram
+                .contains_range(BOARD.root.ram.base, BOARD.root.ram.size)
+        );
+        assert!(!BOARD.rmm.contains(BOARD.trace_lock));
+    }
+}

@@ -1,0 +1,13 @@
+//! Code shared by the two Rampart kernels (and the test payloads, which use
+//! the same translation tables and trace logger).
+//!
+//! The host-testable parts (translation-table builder, PSCI state) have no
+//! architecture dependency; the `firmware` feature adds the defmt logger.
+#![no_std]
+
+pub mod pagetable;
+#[cfg(feature = "firmware")]
+pub mod pl011;
+pub mod psci;
+#[cfg(feature = "firmware")]
+pub mod trace;

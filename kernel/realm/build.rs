@@ -1,0 +1,25 @@
+//! Generates the RMM image's linker script from the board's data: the
+//! image runs at the base of the board's RMM region.
+
+use rampart_board::link::{ImageLayout, write_script};
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let board = &rampart_board_qemu_virt::BOARD;
+    let layout = ImageLayout {
+        ram_base: board.rmm.base,
+        // The last granule is the EL3<->RMM shared page.
+        ram_size: board.rmm.size - 0x1000,
+        reset_at: None,
+        stack_size: 0x4000,
+        cpus: board.topology.cpu_count as u64,
+    };
+    let mut script = String::new();
+    write_script(&mut script, &layout).expect("script");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    fs::write(out.join("realm.x"), script).unwrap();
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rustc-link-arg-bins=-Trealm.x");
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,86 @@
+//! RMM entry (cold and warm, TF-A RMM-EL3 interface "boot interface"),
+//! R-EL2 exception vectors.
+//!
+//! EL3 enters at the image base on every CPU: x0 = CPU index, then at cold
+//! boot x1 = interface version, x2 = CPU count, x3 = shared buffer, x4 =
+//! activation token; at warm boot x1 = activation token. A CPU index that
+//! has no stack is refused here, before any memory is touched.
+
+use core::arch::global_asm;
+use rampart_ipc::rmm_el3::{BOOT_COMPLETE, BootError};
+
+pub const STACK_SIZE: usize = 0x4000;
+
+global_asm!(
+    ".section .text.entry, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    cmp x0, #{cpus}",
+    "    b.hs 8f",
+    // sp <- top of this CPU's stack.
+    "    ldr x9, =__stacks_start",
+    "    add x10, x0, #1",
+    "    mov x11, #{stack}",
+    "    madd x9, x10, x11, x9",
+    "    mov sp, x9",
+    "    ldr x9, =realm_cold_boot_done",
+    "    ldr w10, [x9]",
+    "    cbnz w10, 5f",
+    // Cold boot: zero .bss (the flag lives in .data), then Rust.
+    "    ldr x9, =__bss_start",
+    "    ldr x10, =__bss_end",
+    "1:  cmp x9, x10",
+    "    b.hs 2f",
+    "    str xzr, [x9], #8",
+    "    b 1b",
+    "2:  bl realm_cold_main",
+    "    b .",
+    "5:  bl realm_warm_main",
+    "    b .",
+    // No stack for this CPU: report and stop.
+    "8:  ldr x0, ={boot_complete}",
+    "    mov x1, #{cpu_id_error}",
+    "    smc #0",
+    "    b 8b",
+    ".ltorg",
+    cpus = const crate::MAX_CPUS,
+    stack = const STACK_SIZE,
+    boot_complete = const BOOT_COMPLETE,
+    cpu_id_error = const BootError::CpuIdOutOfRange as i64,
+);
+
+// R-EL2 vectors: the RMM takes no exceptions of its own yet (realms come
+// with the REC scheduler); any exception here is reported and the CPU parks.
+global_asm!(
+    ".section .text.vectors, \"ax\"",
+    ".balign 2048",
+    ".global realm_vectors",
+    "realm_vectors:",
+    ".rept 16",
+    ".balign 128",
+    "    mov x0, #(. - realm_vectors) / 128",
+    "    b realm_exception",
+    ".endr",
+);
+
+unsafe extern "C" {
+    static realm_vectors: u8;
+    static __text_end: u8;
+    static __rodata_end: u8;
+    static __image_start: u8;
+    static __ram_end: u8;
+}
+
+pub fn vectors() -> u64 {
+    &raw const realm_vectors as u64
+}
+
+/// (image start, end of text, end of rodata, end of RAM use).
+pub fn image_layout() -> (u64, u64, u64, u64) {
+    (
+        &raw const __image_start as u64,
+        &raw const __text_end as u64,
+        &raw const __rodata_end as u64,
+        &raw const __ram_end as u64,
+    )
+}

@@ -1,0 +1,168 @@
+//! Rampart RMM: the R-EL2 kernel.
+//!
+//! Boots through TF-A's RMM-EL3 interface on every CPU (checks the
+//! interface version, CPU count and index, the shared buffer and the boot
+//! manifest, then turns its MMU on with a map of only its image, stacks,
+//! the shared page and the console), reports RMM_BOOT_COMPLETE, and then
+//! serves RMI calls forwarded by EL3 for the rest of its life.
+#![no_std]
+#![no_main]
+
+mod boot;
+mod mmu;
+mod rmi;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use rampart_arch::{SmcResult, read_sysreg, smc};
+use rampart_board::{BoardInfo, Range};
+use rampart_ipc::rmm_el3::{
+    self, BOOT_COMPLETE, BootError, BootManifest, REQ_COMPLETE, RMM_MIN_INTERFACE_VERSION,
+    SHARED_PAGE_SIZE,
+};
+use spin::Once;
+
+#[cfg(feature = "qemu-virt")]
+pub use rampart_board_qemu_virt::BOARD;
+#[cfg(not(feature = "qemu-virt"))]
+compile_error!("select a board feature, e.g. --features qemu-virt");
+
+pub const MAX_CPUS: usize = board_cpus(&BOARD);
+const fn board_cpus(b: &BoardInfo) -> usize {
+    b.topology.cpu_count
+}
+
+/// Set once the boot CPU finished cold boot; read by the entry code (so it
+/// must be in .data, which cold boot does not clear).
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".data.realm_cold_boot_done")]
+static realm_cold_boot_done: AtomicU32 = AtomicU32::new(0);
+
+/// What cold boot learnt from EL3, for the life of the RMM.
+pub struct Platform {
+    pub manifest: BootManifest,
+    pub cpus: usize,
+    pub shared_page: u64,
+}
+
+pub static PLATFORM: Once<Platform> = Once::new();
+
+fn boot_complete(status: Result<(), BootError>, token: u64) -> SmcResult {
+    let code = match status {
+        Ok(()) => 0,
+        Err(e) => e.reg(),
+    };
+    smc([u64::from(BOOT_COMPLETE), code, token, 0, 0, 0, 0, 0])
+}
+
+/// Cold boot checks, in the order the interface's registers are defined
+/// (rmm-el3-comms spec, "Cold boot"): interface version, CPU count, CPU
+/// index, shared buffer, manifest.
+fn cold_checks(core: u64, version: u64, cpus: u64, shared: u64) -> Result<BootManifest, BootError> {
+    if version > u64::from(u32::MAX)
+        || !rmm_el3::interface_compatible(version as u32, RMM_MIN_INTERFACE_VERSION)
+    {
+        return Err(BootError::VersionMismatch);
+    }
+    if cpus == 0 || cpus > MAX_CPUS as u64 {
+        return Err(BootError::CpusOutOfRange);
+    }
+    if core >= cpus {
+        return Err(BootError::CpuIdOutOfRange);
+    }
+    // The shared buffer is the granule the board reserves at the end of our region.
+    let own = Range::new(BOARD.rmm.base, BOARD.rmm.size);
+    if shared != BOARD.rmm_shared_page || !own.contains_range(shared, SHARED_PAGE_SIZE as u64) {
+        return Err(BootError::InvalidSharedBuffer);
+    }
+    // SAFETY: the shared page is inside the RMM's own region (checked
+    // above); with the MMU off it is read as device memory, byte by byte.
+    let page = unsafe { &*(shared as *const [u8; SHARED_PAGE_SIZE]) };
+    Ok(rmm_el3::parse_manifest(page, shared)?)
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, token: u64) -> ! {
+    let manifest = match cold_checks(core, version, cpus, shared) {
+        Ok(m) => m,
+        Err(e) => {
+            // Nothing is mapped yet, so EL3 reports the code for us.
+            boot_complete(Err(e), token);
+            loop {
+                rampart_arch::wfe();
+            }
+        }
+    };
+    let console = manifest.consoles.first().map(|c| c.base);
+    let platform = PLATFORM.call_once(|| Platform {
+        manifest,
+        cpus: cpus as usize,
+        shared_page: shared,
+    });
+    mmu::build(console);
+    mmu::enable();
+    if let Some(uart) = console {
+        // SAFETY: mmu::build mapped the console as NS device memory and the
+        // board's trace lock word as NS normal memory.
+        unsafe {
+            rampart_kernel::trace::init(
+                rampart_ipc::trace::REALM,
+                uart as usize,
+                BOARD.trace_lock as usize,
+            )
+        };
+    }
+    let m = &platform.manifest;
+    defmt::info!(
+        "rampart rmm: interface {=u64:#x}, manifest {=u32:#x}, {=usize} CPUs, {=usize} DRAM bank(s), first {=u64:#x}+{=u64:#x}",
+        version,
+        m.version,
+        platform.cpus,
+        m.dram.len(),
+        m.dram[0].base,
+        m.dram[0].size
+    );
+    realm_cold_boot_done.store(1, Ordering::Release);
+    // CPUs warm-booting later read the flag with their MMU off.
+    rampart_arch::dc_civac_range(&raw const realm_cold_boot_done as usize, 4);
+    serve(boot_complete(Ok(()), token))
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn realm_warm_main(core: u64, token: u64) -> ! {
+    let known = PLATFORM.get().is_some_and(|p| (core as usize) < p.cpus);
+    if !known {
+        boot_complete(Err(BootError::CpuIdOutOfRange), token);
+        loop {
+            rampart_arch::wfe();
+        }
+    }
+    mmu::enable();
+    defmt::info!("rmm: CPU {=u64} warm boot", core);
+    serve(boot_complete(Ok(()), token))
+}
+
+/// The RMI loop: each SMC to EL3 returns with the next request in x0-x7;
+/// the answer goes back in x1-x5 of RMM_RMI_REQ_COMPLETE.
+fn serve(mut request: SmcResult) -> ! {
+    loop {
+        let r = rmi::dispatch(&request.0);
+        request = smc([u64::from(REQ_COMPLETE), r[0], r[1], r[2], r[3], r[4], 0, 0]);
+    }
+}
+
+/// Any exception taken at R-EL2: reported, then the CPU parks.
+#[unsafe(no_mangle)]
+extern "C" fn realm_exception(slot: u64) -> ! {
+    panic!(
+        "rmm exception slot {} ESR_EL2={:#x} ELR_EL2={:#x} FAR_EL2={:#x}",
+        slot,
+        read_sysreg!("esr_el2"),
+        read_sysreg!("elr_el2"),
+        read_sysreg!("far_el2")
+    );
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    rampart_kernel::trace::panic_and_park(info)
+}

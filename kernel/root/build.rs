@@ -1,0 +1,28 @@
+//! Generates the root image's linker script from the board's data.
+
+use rampart_board::link::{ImageLayout, write_script};
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let board = if env::var_os("CARGO_FEATURE_QEMU_VIRT").is_some() {
+        &rampart_board_qemu_virt::BOARD
+    } else {
+        // Host builds (clippy, docs) still need a script; use qemu-virt.
+        &rampart_board_qemu_virt::BOARD
+    };
+    let layout = ImageLayout {
+        ram_base: board.root.ram.base,
+        ram_size: board.root.ram.size,
+        reset_at: Some(board.root.flash.base),
+        stack_size: 0x4000,
+        cpus: board.topology.cpu_count as u64,
+    };
+    let mut script = String::new();
+    write_script(&mut script, &layout).expect("script");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    fs::write(out.join("root.x"), script).unwrap();
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rustc-link-arg-bins=-Troot.x");
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,24 @@
+//! Generates the NS payload's linker script from the board's data: it runs
+//! where root enters the Normal world.
+
+use rampart_board::link::{ImageLayout, write_script};
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let board = &rampart_board_qemu_virt::BOARD;
+    let layout = ImageLayout {
+        ram_base: board.ns_entry,
+        ram_size: 16 << 20,
+        reset_at: None,
+        stack_size: 0x4000,
+        cpus: board.topology.cpu_count as u64,
+    };
+    let mut script = String::new();
+    write_script(&mut script, &layout).expect("script");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    fs::write(out.join("nshost.x"), script).unwrap();
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rustc-link-arg-bins=-Tnshost.x");
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    println!("cargo:rerun-if-changed=build.rs");
+}

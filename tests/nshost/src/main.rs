@@ -1,0 +1,272 @@
+//! nshost: a bare-metal NS-EL2 test hypervisor. It drives EL3 (SMCCC,
+//! PSCI) and the RMM (RMI) the way a host would, reports `case <name>: PASS`
+//! or `FAIL` per case, then a verdict line, and powers the machine off.
+#![no_std]
+#![no_main]
+
+mod rt;
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use rampart_arch::smc;
+use rampart_ipc::rmm_el3;
+use rampart_ipc::smccc::{self, PsciError, SMC_UNKNOWN};
+
+#[cfg(feature = "qemu-virt")]
+pub use rampart_board_qemu_virt::BOARD;
+#[cfg(not(feature = "qemu-virt"))]
+compile_error!("select a board feature, e.g. --features qemu-virt");
+
+pub const MAX_CPUS: usize = BOARD.topology.cpu_count;
+
+static PASSED: AtomicU32 = AtomicU32::new(0);
+static FAILED: AtomicU32 = AtomicU32::new(0);
+/// Bit n set when core n reported in.
+static REPORTED: AtomicU64 = AtomicU64::new(0);
+
+fn call(fid: u32, args: &[u64]) -> [u64; 8] {
+    let mut regs = [0u64; 8];
+    regs[0] = u64::from(fid);
+    regs[1..=args.len()].copy_from_slice(args);
+    smc(regs).0
+}
+
+macro_rules! case {
+    ($name:expr, $ok:expr, $($detail:tt)+) => {{
+        let ok = $ok;
+        if ok {
+            PASSED.fetch_add(1, Ordering::Relaxed);
+            defmt::info!("case {=str}: PASS", $name);
+        } else {
+            FAILED.fetch_add(1, Ordering::Relaxed);
+            defmt::error!("case {=str}: FAIL", $name);
+            defmt::error!($($detail)+);
+        }
+    }};
+}
+
+fn neg(e: PsciError) -> u64 {
+    e.reg()
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn nshost_main(dtb: u64) -> ! {
+    rt::init_primary();
+    defmt::info!("nshost: up at EL2 (NS), dtb {=u64:#x}", dtb);
+
+    let v = call(smccc::SMCCC_VERSION, &[]);
+    case!(
+        "smccc_version",
+        v[0] == smccc::SMCCC_VERSION_1_2,
+        "SMCCC_VERSION = {=u64:#x}",
+        v[0]
+    );
+
+    let a = call(
+        smccc::SMCCC_ARCH_FEATURES,
+        &[u64::from(smccc::SMCCC_VERSION)],
+    )[0];
+    let b = call(smccc::SMCCC_ARCH_FEATURES, &[0x8000_7fff])[0];
+    case!(
+        "smccc_arch_features",
+        a == 0 && b == SMC_UNKNOWN,
+        "ARCH_FEATURES: {=u64:#x} {=u64:#x}",
+        a,
+        b
+    );
+
+    let v = call(smccc::PSCI_VERSION, &[])[0];
+    case!(
+        "psci_version",
+        v == smccc::PSCI_VERSION_1_1,
+        "PSCI_VERSION = {=u64:#x}",
+        v
+    );
+
+    let on = call(smccc::PSCI_FEATURES, &[u64::from(smccc::PSCI_CPU_ON_64)])[0];
+    let suspend = call(
+        smccc::PSCI_FEATURES,
+        &[u64::from(smccc::PSCI_CPU_SUSPEND_64)],
+    )[0];
+    let bogus = call(smccc::PSCI_FEATURES, &[0x8400_00ff])[0];
+    case!(
+        "psci_features",
+        on == 0 && suspend == neg(PsciError::NotSupported) && bogus == neg(PsciError::NotSupported),
+        "PSCI_FEATURES: {=u64:#x} {=u64:#x} {=u64:#x}",
+        on,
+        suspend,
+        bogus
+    );
+
+    let m = call(smccc::PSCI_MIGRATE_INFO_TYPE, &[])[0];
+    case!(
+        "migrate_info_type",
+        m == smccc::MIGRATE_TYPE_NOT_PRESENT,
+        "MIGRATE_INFO_TYPE = {=u64:#x}",
+        m
+    );
+
+    cpu_on_cases();
+
+    let r = call(smccc::RMI_VERSION, &[1 << 16]);
+    let bad = call(smccc::RMI_VERSION, &[2 << 16]);
+    case!(
+        "rmi_version",
+        r[0] == 0
+            && r[1] == 1 << 16
+            && r[2] == 1 << 16
+            && bad[0] == 1
+            && bad[1] == 1 << 16
+            && bad[2] == 1 << 16,
+        "RMI_VERSION: {=[?]:#x} / {=[?]:#x}",
+        &r[..3],
+        &bad[..3]
+    );
+
+    let delegate = call(rmm_el3::GTSI_DELEGATE, &[0x8000_0000])[0];
+    let boot = call(rmm_el3::BOOT_COMPLETE, &[0])[0];
+    let req = call(rmm_el3::REQ_COMPLETE, &[0])[0];
+    case!(
+        "rmm_fid_from_ns_unknown",
+        delegate == SMC_UNKNOWN && boot == SMC_UNKNOWN && req == SMC_UNKNOWN,
+        "RMM-EL3 FIDs from NS: {=u64:#x} {=u64:#x} {=u64:#x}",
+        delegate,
+        boot,
+        req
+    );
+
+    let (value, fault) = rt::probe(BOARD.rmm.base);
+    let survived = call(smccc::PSCI_VERSION, &[])[0] == smccc::PSCI_VERSION_1_1;
+    case!(
+        "realm_granule_read_aborts",
+        fault.is_some_and(|esr| rt::is_external_abort(esr)) && survived,
+        "read of {=u64:#x}: value {=u64:#x}, ESR {=?}",
+        BOARD.rmm.base,
+        value,
+        fault
+    );
+
+    let unknown = [
+        0u32,
+        0x8000_00ff,
+        0x8400_00ff,
+        0xc400_01ff,
+        0xc600_0000,
+        0xffff_ffff,
+        0x0400_0000,
+        smccc::PSCI_CPU_SUSPEND_64,
+    ];
+    let mut all = true;
+    for fid in unknown {
+        let r = call(fid, &[1, 2, 3]);
+        // Unknown calls answer -1 and leave every other register as it was.
+        let ok = r[0] == SMC_UNKNOWN && (fid == smccc::PSCI_CPU_SUSPEND_64 || r[1..4] == [1, 2, 3]);
+        if !ok {
+            defmt::error!("fid {=u32:#x} -> {=[?]:#x}", fid, &r[..4]);
+        }
+        all &= ok;
+    }
+    case!("unknown_fids", all, "unknown fids");
+
+    let passed = PASSED.load(Ordering::Relaxed);
+    let failed = FAILED.load(Ordering::Relaxed);
+    defmt::info!("verdict: {=u32} passed, {=u32} failed", passed, failed);
+    call(smccc::PSCI_SYSTEM_OFF, &[]);
+    loop {
+        rampart_arch::wfe();
+    }
+}
+
+/// CPU_ON every other core, wait for each to report in and turn itself
+/// off, then check AFFINITY_INFO and CPU_ON's error answers.
+fn cpu_on_cases() {
+    let entry = rt::secondary_entry();
+    let mut started = true;
+    for core in 1..MAX_CPUS {
+        let r = call(
+            smccc::PSCI_CPU_ON_64,
+            &[BOARD.topology.mpidr_of(core), entry, core as u64],
+        )[0];
+        if r != 0 {
+            defmt::error!("CPU_ON core {=usize} -> {=u64:#x}", core, r);
+            started = false;
+        }
+    }
+    let want = ((1u64 << MAX_CPUS) - 1) & !1;
+    let mut spins = 0u64;
+    while REPORTED.load(Ordering::Acquire) != want && spins < 200_000_000 {
+        spins += 1;
+        core::hint::spin_loop();
+    }
+    let reported = REPORTED.load(Ordering::Acquire);
+    case!(
+        "cpu_on_all",
+        started && reported == want,
+        "cores reported {=u64:#b}, wanted {=u64:#b}",
+        reported,
+        want
+    );
+
+    // Wait until each reported core is OFF again (it calls CPU_OFF itself).
+    let off = |core: usize| {
+        call(
+            smccc::PSCI_AFFINITY_INFO_64,
+            &[BOARD.topology.mpidr_of(core), 0],
+        )[0]
+    };
+    let mut spins = 0u32;
+    while (1..MAX_CPUS).any(|c| off(c) != 1) && spins < 1_000_000 {
+        spins += 1;
+    }
+    let self_on = off(0);
+    let others_off = (1..MAX_CPUS).all(|c| off(c) == 1);
+    let bad_mpidr = call(smccc::PSCI_AFFINITY_INFO_64, &[0xff, 0])[0];
+    let bad_level = call(smccc::PSCI_AFFINITY_INFO_64, &[0, 3])[0];
+    case!(
+        "affinity_info",
+        self_on == 0
+            && others_off
+            && bad_mpidr == neg(PsciError::InvalidParameters)
+            && bad_level == neg(PsciError::InvalidParameters),
+        "AFFINITY_INFO: self {=u64:#x}, bad mpidr {=u64:#x}, bad level {=u64:#x}",
+        self_on,
+        bad_mpidr,
+        bad_level
+    );
+
+    let already = call(smccc::PSCI_CPU_ON_64, &[0, entry, 0])[0];
+    let bad_target = call(smccc::PSCI_CPU_ON_64, &[0xff, entry, 0])[0];
+    let into_rmm = call(
+        smccc::PSCI_CPU_ON_64,
+        &[BOARD.topology.mpidr_of(1), BOARD.rmm.base, 0],
+    )[0];
+    case!(
+        "cpu_on_errors",
+        already == neg(PsciError::AlreadyOn)
+            && bad_target == neg(PsciError::InvalidParameters)
+            && into_rmm == neg(PsciError::InvalidAddress),
+        "CPU_ON errors: {=u64:#x} {=u64:#x} {=u64:#x}",
+        already,
+        bad_target,
+        into_rmm
+    );
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn nshost_secondary_main(core: u64) -> ! {
+    defmt::info!(
+        "nshost: core {=u64} reporting in (MPIDR {=u64:#x})",
+        core,
+        rampart_arch::mpidr()
+    );
+    REPORTED.fetch_or(1 << core, Ordering::AcqRel);
+    call(smccc::PSCI_CPU_OFF, &[]);
+    defmt::error!("nshost: CPU_OFF returned on core {=u64}", core);
+    loop {
+        rampart_arch::wfe();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    rampart_kernel::trace::panic_and_park(info)
+}

@@ -1,0 +1,42 @@
+//! The boards xtask knows.
+
+use anyhow::bail;
+use rampart_board::BoardInfo;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Board {
+    /// QEMU `virt` with RME: runnable.
+    QemuVirt,
+    /// Arm Neoverse RD-V3 FVP: build-only.
+    FvpRdv3,
+}
+
+impl Board {
+    /// The board's name; also the cargo feature that selects it in each firmware crate.
+    pub fn name(self) -> &'static str {
+        match self {
+            Board::QemuVirt => "qemu-virt",
+            Board::FvpRdv3 => "fvp-rdv3",
+        }
+    }
+
+    /// The board's description, from its board crate.
+    pub fn info(self) -> anyhow::Result<BoardInfo> {
+        match self {
+            Board::QemuVirt => Ok(rampart_board_qemu_virt::BOARD),
+            // Adding the board: `Board::FvpRdv3 => Ok(rampart_board_fvp_rdv3::BOARD),`
+            Board::FvpRdv3 => bail!("board fvp-rdv3 is not available yet"),
+        }
+    }
+
+    /// Fails unless xtask can run this board on QEMU.
+    pub fn ensure_runnable(self) -> anyhow::Result<()> {
+        match self {
+            Board::QemuVirt => Ok(()),
+            other => bail!(
+                "board {} is build-only: there is no emulator for it here",
+                other.name()
+            ),
+        }
+    }
+}

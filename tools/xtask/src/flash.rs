@@ -1,0 +1,238 @@
+//! The boot flash image: the root image at offset 0 and, at the board's
+//! package offset, the image package (see `rampart_board::package`) that
+//! carries the RMM and the NS payload.
+
+use anyhow::{Context, bail, ensure};
+use rampart_board::package::{ENTRY_SIZE, Entry, HEADER_SIZE, ImageKind, write_header};
+use rampart_board::{BoardInfo, GRANULE_SIZE, Range};
+
+/// Images inside the package start on this alignment (from the package start).
+pub const IMAGE_ALIGN: u64 = GRANULE_SIZE;
+
+fn align_up(value: u64, align: u64) -> u64 {
+    value.div_ceil(align) * align
+}
+
+/// Flat binaries to put in flash.
+pub struct Images<'a> {
+    pub root: &'a [u8],
+    pub rmm: &'a [u8],
+    pub ns: &'a [u8],
+}
+
+/// Builds the flash image, exactly `board.root.flash.size` bytes long.
+pub fn assemble(board: &BoardInfo, images: &Images<'_>) -> anyhow::Result<Vec<u8>> {
+    let flash_size = board.root.flash.size;
+    let package_offset = board.root.package_offset;
+    for (name, image) in [
+        ("root.bin", images.root),
+        ("realm.bin", images.rmm),
+        ("nshost.bin", images.ns),
+    ] {
+        ensure!(
+            !image.is_empty(),
+            "{name} is empty: the firmware image has no loadable content"
+        );
+    }
+    ensure!(
+        package_offset < flash_size,
+        "board {}: package offset {package_offset:#x} lies outside the {flash_size:#x}-byte flash",
+        board.name
+    );
+    let root_len = images.root.len() as u64;
+    if root_len > package_offset {
+        bail!(
+            "root.bin is {root_len} bytes ({root_len:#x}), larger than the {package_offset} bytes \
+             ({package_offset:#x}) before the image package of board {}",
+            board.name
+        );
+    }
+
+    // The RMM runs from the base of its region and must stay clear of the
+    // EL3<->RMM shared page at the region's end.
+    let rmm_room = board.rmm_shared_page.saturating_sub(board.rmm.base);
+    let rmm_len = images.rmm.len() as u64;
+    ensure!(
+        rmm_len <= rmm_room,
+        "realm.bin is {rmm_len} bytes; only {rmm_room} bytes fit between the RMM base {:#x} and the shared page {:#x}",
+        board.rmm.base,
+        board.rmm_shared_page
+    );
+    let ns_len = images.ns.len() as u64;
+    let ns_bank: Range = *board.dram_bank_of(board.ns_entry).with_context(|| {
+        format!(
+            "board {}: NS entry {:#x} is in no DRAM bank",
+            board.name, board.ns_entry
+        )
+    })?;
+    ensure!(
+        ns_bank.contains_range(board.ns_entry, ns_len),
+        "nshost.bin ({ns_len} bytes at {:#x}) runs past the end of its DRAM bank",
+        board.ns_entry
+    );
+
+    let table_len = (HEADER_SIZE + 2 * ENTRY_SIZE) as u64;
+    let rmm_offset = align_up(table_len, IMAGE_ALIGN);
+    let ns_offset = align_up(rmm_offset + rmm_len, IMAGE_ALIGN);
+    let package_len = ns_offset + ns_len;
+    let end = package_offset + package_len;
+    if end > flash_size {
+        bail!(
+            "the flash image needs {end} bytes ({end:#x}: package at {package_offset:#x}, RMM {rmm_len} bytes, \
+             NS payload {ns_len} bytes) but board {}'s flash holds {flash_size} ({flash_size:#x})",
+            board.name
+        );
+    }
+
+    let entries = [
+        Entry {
+            kind: ImageKind::Rmm,
+            offset: rmm_offset,
+            size: rmm_len,
+            load: board.rmm.base,
+        },
+        Entry {
+            kind: ImageKind::NsPayload,
+            offset: ns_offset,
+            size: ns_len,
+            load: board.ns_entry,
+        },
+    ];
+    let size = usize::try_from(flash_size).context("flash size does not fit in memory")?;
+    let mut flash = vec![0u8; size];
+    let at = |offset: u64| (package_offset + offset) as usize;
+    flash[..images.root.len()].copy_from_slice(images.root);
+    write_header(&entries, &mut flash[at(0)..at(table_len)]);
+    flash[at(rmm_offset)..at(rmm_offset + rmm_len)].copy_from_slice(images.rmm);
+    flash[at(ns_offset)..at(ns_offset + ns_len)].copy_from_slice(images.ns);
+    Ok(flash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_board::package::Package;
+    use rampart_board::{Gic, GptConfig, PowerControl, RootLayout, Topology, Uart};
+
+    const DRAM: &[Range] = &[Range::new(0x4000_0000, 0x4000_0000)];
+
+    fn board() -> BoardInfo {
+        BoardInfo {
+            name: "test",
+            topology: Topology {
+                cpu_count: 1,
+                cores_per_cluster: 1,
+                mpidr_shifted: false,
+            },
+            dram: DRAM,
+            rmm: Range::new(0x4010_0000, 0x1_0000),
+            rmm_shared_page: 0x4010_f000,
+            ns_entry: 0x4190_0000,
+            root: RootLayout {
+                flash: Range::new(0, 0x2_0000),
+                package_offset: 0x8000,
+                ram: Range::new(0x0e00_0000, 0x10_0000),
+                hold_pen: 0x0e00_0000,
+            },
+            gpt: GptConfig {
+                pps_bits: 32,
+                l0_gpt_size_bits: 30,
+                tables: Range::new(0x0e10_0000, 0x1000),
+            },
+            pas_map: &[],
+            trace_uart: Uart {
+                base: 0x0900_0000,
+                clock_hz: 0,
+            },
+            trace_lock: 0x4000_0000,
+            gic: Gic {
+                distributor: 0x0800_0000,
+                redistributors: 0x080a_0000,
+                redistributor_stride: 0x2_0000,
+            },
+            counter_hz: 62_500_000,
+            power: PowerControl::None,
+        }
+    }
+
+    #[test]
+    fn places_root_and_a_package_root_can_parse() {
+        let b = board();
+        let (root, rmm, ns) = (vec![0x11; 100], vec![0x22; 5000], vec![0x33; 77]);
+        let flash = assemble(
+            &b,
+            &Images {
+                root: &root,
+                rmm: &rmm,
+                ns: &ns,
+            },
+        )
+        .unwrap();
+        assert_eq!(flash.len() as u64, b.root.flash.size);
+        assert_eq!(&flash[..100], &root[..]);
+        let package = Package::parse(&flash[b.root.package_offset as usize..]).unwrap();
+        let (e, img) = package.image(ImageKind::Rmm, b.rmm).unwrap().unwrap();
+        assert_eq!(
+            (e.load, e.offset % IMAGE_ALIGN, img),
+            (b.rmm.base, 0, &rmm[..])
+        );
+        let (e, img) = package
+            .image(ImageKind::NsPayload, DRAM[0])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (e.load, e.offset % IMAGE_ALIGN, img),
+            (b.ns_entry, 0, &ns[..])
+        );
+        assert!(e.offset >= 0x1000 + 5000);
+    }
+
+    #[test]
+    fn refuses_images_that_do_not_fit() {
+        let b = board();
+        let small = vec![1u8; 10];
+        let big_root = vec![1u8; 0x8001];
+        let err = assemble(
+            &b,
+            &Images {
+                root: &big_root,
+                rmm: &small,
+                ns: &small,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("root.bin is 32769 bytes"), "{err}");
+        let big_rmm = vec![1u8; 0xf001];
+        let err = assemble(
+            &b,
+            &Images {
+                root: &small,
+                rmm: &big_rmm,
+                ns: &small,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("shared page"), "{err}");
+        let big_ns = vec![1u8; 0x2_0000];
+        let err = assemble(
+            &b,
+            &Images {
+                root: &small,
+                rmm: &small,
+                ns: &big_ns,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("flash holds"), "{err}");
+        let err = assemble(
+            &b,
+            &Images {
+                root: &[],
+                rmm: &small,
+                ns: &small,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("root.bin is empty"), "{err}");
+    }
+}

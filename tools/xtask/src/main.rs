@@ -1,0 +1,132 @@
+//! `cargo xtask <command>`: build, run, test and trace Rampart per board.
+//!
+//! * `build` — the three firmware images, their flat binaries and the boot
+//!   flash image `target/rampart/<board>/flash.bin`.
+//! * `run` — build, boot the whole stack on QEMU, decode the trace live and
+//!   judge the end-to-end verdict the `nshost` payload reports.
+//! * `test` — format and lint checks, host tests, and the QEMU end-to-end run
+//!   checked against `tests/qemu/expected-cases.txt`.
+//! * `trace FILE` — decode a capture offline.
+
+mod board;
+mod firmware;
+mod flash;
+mod prereq;
+mod qemu;
+mod test;
+mod verdict;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::board::Board;
+use crate::workspace::Workspace;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, run, test and trace Rampart",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build root, realm and nshost for a board and assemble its boot flash image.
+    Build {
+        #[arg(long, value_enum, default_value_t = Board::QemuVirt)]
+        board: Board,
+    },
+    /// Build, then run the whole stack on QEMU, decoding the trace live.
+    Run {
+        #[arg(long, value_enum, default_value_t = Board::QemuVirt)]
+        board: Board,
+        /// Kill QEMU and fail after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        /// Number of emulated cores.
+        #[arg(long, default_value_t = 4)]
+        smp: u32,
+    },
+    /// Run every test: fmt, clippy, host tests and the QEMU end-to-end run.
+    Test {
+        /// Host checks and tests only; skip the QEMU end-to-end run.
+        #[arg(long)]
+        no_qemu: bool,
+        /// Skip `cargo fmt --check` and clippy.
+        #[arg(long)]
+        no_lint: bool,
+        /// Timeout of the QEMU run, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Decode a trace capture (e.g. target/rampart/qemu-virt/trace.bin) against the built ELFs.
+    Trace {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Board::QemuVirt)]
+        board: Board,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a command; Ok(false) is a failure already explained on the output.
+fn dispatch(command: Command) -> anyhow::Result<bool> {
+    let ws = Workspace::locate()?;
+    match command {
+        Command::Build { board } => {
+            firmware::build(&ws, board)?;
+            Ok(true)
+        }
+        Command::Run {
+            board,
+            timeout,
+            smp,
+        } => {
+            let options = qemu::RunOptions {
+                timeout: Duration::from_secs(timeout),
+                smp,
+            };
+            board.ensure_runnable()?;
+            println!("qemu: {}", prereq::check_qemu()?);
+            firmware::build(&ws, board)?;
+            let report = qemu::run(&ws, board, &options)?;
+            let judgement = verdict::judge(&report, None);
+            judgement.print();
+            Ok(judgement.ok())
+        }
+        Command::Test {
+            no_qemu,
+            no_lint,
+            timeout,
+        } => test::run(
+            &ws,
+            &test::Options {
+                qemu: !no_qemu,
+                lint: !no_lint,
+                timeout: Duration::from_secs(timeout),
+            },
+        ),
+        Command::Trace { file, board } => {
+            qemu::decode_file(&ws, board, &file)?;
+            Ok(true)
+        }
+    }
+}

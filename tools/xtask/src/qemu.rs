@@ -1,0 +1,193 @@
+//! Running the stack on QEMU and decoding its trace.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rampart_ipc::trace::{NSHOST, REALM, ROOT};
+use rampart_trace::{Decoder, Line};
+
+use crate::board::Board;
+use crate::prereq::QEMU;
+use crate::verdict::{Ending, Event, RunReport, Tracker};
+use crate::workspace::{Workspace, describe};
+
+pub struct RunOptions {
+    pub timeout: Duration,
+    pub smp: u32,
+}
+
+/// How long QEMU may keep running after nshost's verdict (it should power off).
+const AFTER_VERDICT: Duration = Duration::from_secs(15);
+/// How long to keep collecting output after a panic before killing QEMU.
+const AFTER_PANIC: Duration = Duration::from_secs(3);
+
+/// A decoder for a board's three images, from the ELFs its last build kept.
+pub fn decoder(ws: &Workspace, board: Board) -> anyhow::Result<Decoder> {
+    let mut elfs = Vec::new();
+    for (channel, stem) in [(ROOT, "root"), (REALM, "realm"), (NSHOST, "nshost")] {
+        let path = ws.out_dir(board).join(format!("{stem}.elf"));
+        let elf = std::fs::read(&path).with_context(|| {
+            format!(
+                "reading {} (run `cargo xtask build --board {}` first)",
+                path.display(),
+                board.name()
+            )
+        })?;
+        elfs.push((channel, elf));
+    }
+    Decoder::new(elfs)
+}
+
+fn print_lines(lines: &[Line]) {
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = stdout.flush();
+}
+
+/// Prints lines and lets the tracker see them; returns what they told it.
+fn show(lines: &[Line], tracker: &mut Tracker) -> Vec<Event> {
+    print_lines(lines);
+    lines.iter().map(|l| tracker.observe(l)).collect()
+}
+
+/// The QEMU command line for a board's flash image.
+pub fn command(ws: &Workspace, board: Board, options: &RunOptions) -> Command {
+    let flash = ws.out_dir(board).join("flash.bin");
+    let mut command = Command::new(QEMU);
+    command
+        .args([
+            "-M",
+            "virt,secure=on,virtualization=on,gic-version=3",
+            "-cpu",
+            "max,x-rme=on",
+        ])
+        .args(["-smp", &options.smp.to_string(), "-m", "2G"])
+        .arg("-bios")
+        .arg(flash)
+        .args([
+            "-display", "none", "-monitor", "none", "-serial", "stdio", "-serial", "null",
+        ])
+        .args(["-net", "none", "-no-reboot"]);
+    command
+}
+
+/// Boots the built flash image, prints the decoded trace live, saves the raw
+/// capture to `target/rampart/<board>/trace.bin` and reports how it ended.
+pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result<RunReport> {
+    let mut decoder = decoder(ws, board)?;
+    let capture_path = ws.out_dir(board).join("trace.bin");
+    let mut capture = BufWriter::new(
+        File::create(&capture_path)
+            .with_context(|| format!("creating {}", capture_path.display()))?,
+    );
+
+    let mut command = command(ws, board, options);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    println!("$ {}", describe(&command));
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {QEMU}"))?;
+    let mut stdout = child.stdout.take().context("QEMU's stdout")?;
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+
+    let started = Instant::now();
+    let mut deadline = started + options.timeout;
+    let mut kill_reason = format!("timed out after {} s", options.timeout.as_secs());
+    let mut tracker = Tracker::default();
+    let mut killed = false;
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(bytes) => {
+                capture
+                    .write_all(&bytes)
+                    .context("writing the trace capture")?;
+                for event in show(&decoder.feed(&bytes), &mut tracker) {
+                    let (grace, reason) = match event {
+                        Event::Verdict => (
+                            AFTER_VERDICT,
+                            "the verdict was logged but the machine did not power off",
+                        ),
+                        Event::Panic => (AFTER_PANIC, "a panic was reported"),
+                        _ => continue,
+                    };
+                    let at = Instant::now() + grace;
+                    if at < deadline {
+                        deadline = at;
+                        kill_reason = format!("{reason} (killed {} s later)", grace.as_secs());
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                killed = true;
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // After a kill the reader sees EOF; drain what is still queued.
+    let _ = reader.join();
+    for bytes in rx.try_iter() {
+        capture
+            .write_all(&bytes)
+            .context("writing the trace capture")?;
+        show(&decoder.feed(&bytes), &mut tracker);
+    }
+    show(&decoder.finish(), &mut tracker);
+    capture.flush().context("writing the trace capture")?;
+    let status = child.wait().context("waiting for QEMU")?;
+    println!(
+        "QEMU {} after {:.1} s; raw trace saved to {}",
+        if killed { "killed" } else { "exited" },
+        started.elapsed().as_secs_f64(),
+        capture_path.display()
+    );
+    let ending = if killed {
+        Ending::Killed(kill_reason)
+    } else {
+        Ending::Exited(status)
+    };
+    Ok(RunReport { ending, tracker })
+}
+
+/// `cargo xtask trace FILE`: decodes a capture against the built ELFs.
+pub fn decode_file(ws: &Workspace, board: Board, file: &Path) -> anyhow::Result<()> {
+    let mut decoder = decoder(ws, board)?;
+    let mut input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = input
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", file.display()))?;
+        if n == 0 {
+            break;
+        }
+        print_lines(&decoder.feed(&buf[..n]));
+    }
+    print_lines(&decoder.finish());
+    Ok(())
+}

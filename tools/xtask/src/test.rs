@@ -1,0 +1,108 @@
+//! `cargo xtask test`: every check and test, one summary.
+
+use std::time::Duration;
+
+use crate::board::Board;
+use crate::firmware::{self, firmware_cargo};
+use crate::prereq;
+use crate::qemu::{self, RunOptions};
+use crate::verdict::{self, Judgement};
+use crate::workspace::{FIRMWARE, Workspace, cargo, run_status};
+
+pub struct Options {
+    pub qemu: bool,
+    pub lint: bool,
+    pub timeout: Duration,
+}
+
+/// The board the end-to-end run uses.
+const E2E_BOARD: Board = Board::QemuVirt;
+
+/// Runs everything, never stopping at the first failure; Ok(true) when all passed.
+pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<bool> {
+    let mut steps: Vec<(String, bool)> = Vec::new();
+    let mut step = |name: &str, ok: bool| {
+        if !ok {
+            println!("FAILED: {name}");
+        }
+        steps.push((name.to_owned(), ok));
+    };
+
+    if options.lint {
+        step(
+            "cargo fmt --check",
+            run_status(cargo(&ws.root).args(["fmt", "--all", "--check"]))?,
+        );
+        let mut host = cargo(&ws.root);
+        host.args(["clippy", "--workspace"]);
+        for (package, _) in FIRMWARE {
+            host.args(["--exclude", package]);
+        }
+        host.args(["--all-targets", "--", "-D", "warnings"]);
+        step("clippy (host)", run_status(&mut host)?);
+        match prereq::check_target(&ws.root) {
+            Ok(()) => {
+                for (package, _) in FIRMWARE {
+                    let mut command = firmware_cargo(ws, "clippy", package, E2E_BOARD);
+                    command.args(["--", "-D", "warnings"]);
+                    step(
+                        &format!("clippy {package} ({})", E2E_BOARD.name()),
+                        run_status(&mut command)?,
+                    );
+                }
+            }
+            Err(e) => {
+                println!("{e:#}");
+                step("clippy (firmware)", false);
+            }
+        }
+    }
+
+    step(
+        "cargo test (host)",
+        run_status(cargo(&ws.root).arg("test"))?,
+    );
+
+    let e2e = if options.qemu {
+        Some(end_to_end(ws, options.timeout))
+    } else {
+        None
+    };
+    if let Some(Ok(judgement)) = &e2e {
+        judgement.print();
+        step("end-to-end on QEMU", judgement.ok());
+    }
+
+    println!();
+    println!("summary:");
+    for (name, ok) in &steps {
+        println!("  {:<7} {name}", if *ok { "ok" } else { "FAILED" });
+    }
+    let mut all_ok = steps.iter().all(|(_, ok)| *ok);
+    match e2e {
+        None => println!("  skipped end-to-end on QEMU (--no-qemu)"),
+        Some(Ok(judgement)) => println!(
+            "e2e: {} passed, {} failed",
+            judgement.passed,
+            judgement.failed_count()
+        ),
+        Some(Err((e, expected))) => {
+            all_ok = false;
+            println!("  FAILED  end-to-end on QEMU: {e:#}");
+            println!("e2e: 0 passed, {} failed", expected.max(1));
+        }
+    }
+    Ok(all_ok)
+}
+
+/// Builds and runs the stack on QEMU and judges it against the expected
+/// cases. On an error before any verdict, returns it with the number of
+/// expected cases (all counted as failed).
+fn end_to_end(ws: &Workspace, timeout: Duration) -> Result<Judgement, (anyhow::Error, usize)> {
+    let expected = verdict::read_expected(&ws.expected_cases()).map_err(|e| (e, 0))?;
+    let fail = |e: anyhow::Error| (e, expected.len());
+    println!("qemu: {}", prereq::check_qemu().map_err(fail)?);
+    firmware::build(ws, E2E_BOARD).map_err(fail)?;
+    let report = qemu::run(ws, E2E_BOARD, &RunOptions { timeout, smp: 4 }).map_err(fail)?;
+    Ok(verdict::judge(&report, Some(&expected)))
+}

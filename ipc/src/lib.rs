@@ -163,7 +163,9 @@ mod tests {
 
     #[test]
     fn encode_reports_oversize() {
-        let big = [7u64; 64];
-        assert_eq!(encode(&big).err(), Some(IpcError::TooLarge));
+        // 40 tuples of 8 bytes each encode to well over MAX_MESSAGE.
+        let big = [(u64::MAX, u64::MAX, u64::MAX, u64::MAX, u64::MAX); 8];
+        let bigger = [big, big, big, big, big];
+        assert_eq!(encode(&bigger).err(), Some(IpcError::TooLarge));
     }
 }

@@ -96,6 +96,46 @@ pub fn interface_compatible(offered: u32, required: u32) -> bool {
         && minor(offered) >= minor(required)
 }
 
+/// What an RMM checks of its cold-boot registers before it reads anything
+/// (comms spec "Cold boot": x0 CPU index, x1 interface version, x2 CPU
+/// count, x3 shared buffer), in that order of precedence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColdBootArgs {
+    pub core: u64,
+    pub version: u64,
+    pub cpus: u64,
+    pub shared: u64,
+}
+
+impl ColdBootArgs {
+    /// `max_cpus`: CPUs the RMM has stacks for; `own_region`: the RMM's
+    /// region; `expected_shared`: the shared page the board reserves in it.
+    pub fn validate(
+        &self,
+        max_cpus: u64,
+        own_region: Range,
+        expected_shared: u64,
+    ) -> Result<(), BootError> {
+        if self.version > u64::from(u32::MAX)
+            || !interface_compatible(self.version as u32, RMM_MIN_INTERFACE_VERSION)
+        {
+            return Err(BootError::VersionMismatch);
+        }
+        if self.cpus == 0 || self.cpus > max_cpus {
+            return Err(BootError::CpusOutOfRange);
+        }
+        if self.core >= self.cpus {
+            return Err(BootError::CpuIdOutOfRange);
+        }
+        if self.shared != expected_shared
+            || !own_region.contains_range(self.shared, SHARED_PAGE_SIZE as u64)
+        {
+            return Err(BootError::InvalidSharedBuffer);
+        }
+        Ok(())
+    }
+}
+
 pub const MAX_BANKS: usize = 8;
 pub const MAX_CONSOLES: usize = 2;
 pub const SHARED_PAGE_SIZE: usize = 4096;
@@ -440,6 +480,69 @@ mod tests {
         let mut ok = sample();
         ok.dram.push(Range::new(0x8_8000_0000, 0x1000)).unwrap();
         assert_eq!(parse_manifest(&written(&ok), PA).unwrap().dram.len(), 2);
+    }
+
+    #[test]
+    fn cold_boot_registers_checked_in_order() {
+        let rmm = Range::new(0x4010_0000, 0x180_0000);
+        let shared = 0x418f_f000;
+        let ok = ColdBootArgs {
+            core: 0,
+            version: u64::from(INTERFACE_VERSION),
+            cpus: 4,
+            shared,
+        };
+        assert_eq!(ok.validate(4, rmm, shared), Ok(()));
+        let all_bad = ColdBootArgs {
+            core: 9,
+            version: u64::from(version(1, 0)),
+            cpus: 9,
+            shared: 0x1234,
+        };
+        assert_eq!(
+            all_bad.validate(4, rmm, shared),
+            Err(BootError::VersionMismatch)
+        );
+        let v = |version: u64| ColdBootArgs { version, ..ok };
+        assert_eq!(
+            v(u64::from(version(0, 2))).validate(4, rmm, shared),
+            Err(BootError::VersionMismatch)
+        );
+        assert_eq!(
+            v(1 << 40).validate(4, rmm, shared),
+            Err(BootError::VersionMismatch)
+        );
+        assert_eq!(v(u64::from(version(0, 3))).validate(4, rmm, shared), Ok(()));
+        let cpus = ColdBootArgs {
+            cpus: 5,
+            core: 9,
+            shared: 0,
+            ..ok
+        };
+        assert_eq!(
+            cpus.validate(4, rmm, shared),
+            Err(BootError::CpusOutOfRange)
+        );
+        assert_eq!(
+            ColdBootArgs { cpus: 0, ..ok }.validate(4, rmm, shared),
+            Err(BootError::CpusOutOfRange)
+        );
+        let core = ColdBootArgs {
+            core: 4,
+            shared: 0,
+            ..ok
+        };
+        assert_eq!(
+            core.validate(4, rmm, shared),
+            Err(BootError::CpuIdOutOfRange)
+        );
+        for bad in [0, shared + 8, shared - 0x1000, 0x4190_0000] {
+            assert_eq!(
+                ColdBootArgs { shared: bad, ..ok }.validate(4, rmm, shared),
+                Err(BootError::InvalidSharedBuffer)
+            );
+        }
+        assert_eq!(BootError::CpuIdOutOfRange.reg(), (-4i64) as u64);
     }
 
     #[test]

@@ -16,8 +16,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use rampart_arch::{SmcResult, read_sysreg, smc};
 use rampart_board::{BoardInfo, Range};
 use rampart_ipc::rmm_el3::{
-    self, BOOT_COMPLETE, BootError, BootManifest, REQ_COMPLETE, RMM_MIN_INTERFACE_VERSION,
-    SHARED_PAGE_SIZE,
+    self, BOOT_COMPLETE, BootError, BootManifest, ColdBootArgs, REQ_COMPLETE, SHARED_PAGE_SIZE,
 };
 use spin::Once;
 
@@ -54,28 +53,21 @@ fn boot_complete(status: Result<(), BootError>, token: u64) -> SmcResult {
     smc([u64::from(BOOT_COMPLETE), code, token, 0, 0, 0, 0, 0])
 }
 
-/// Cold boot checks, in the order the interface's registers are defined
-/// (rmm-el3-comms spec, "Cold boot"): interface version, CPU count, CPU
-/// index, shared buffer, manifest.
+/// Cold boot checks (registers, then the manifest they point to).
 fn cold_checks(core: u64, version: u64, cpus: u64, shared: u64) -> Result<BootManifest, BootError> {
-    if version > u64::from(u32::MAX)
-        || !rmm_el3::interface_compatible(version as u32, RMM_MIN_INTERFACE_VERSION)
-    {
-        return Err(BootError::VersionMismatch);
-    }
-    if cpus == 0 || cpus > MAX_CPUS as u64 {
-        return Err(BootError::CpusOutOfRange);
-    }
-    if core >= cpus {
-        return Err(BootError::CpuIdOutOfRange);
-    }
-    // The shared buffer is the granule the board reserves at the end of our region.
-    let own = Range::new(BOARD.rmm.base, BOARD.rmm.size);
-    if shared != BOARD.rmm_shared_page || !own.contains_range(shared, SHARED_PAGE_SIZE as u64) {
-        return Err(BootError::InvalidSharedBuffer);
-    }
-    // SAFETY: the shared page is inside the RMM's own region (checked
-    // above); with the MMU off it is read as device memory, byte by byte.
+    let args = ColdBootArgs {
+        core,
+        version,
+        cpus,
+        shared,
+    };
+    args.validate(
+        MAX_CPUS as u64,
+        Range::new(BOARD.rmm.base, BOARD.rmm.size),
+        BOARD.rmm_shared_page,
+    )?;
+    // SAFETY: `validate` checked the page lies inside the RMM's own region;
+    // with the MMU off it is read as device memory, byte by byte.
     let page = unsafe { &*(shared as *const [u8; SHARED_PAGE_SIZE]) };
     Ok(rmm_el3::parse_manifest(page, shared)?)
 }

@@ -153,11 +153,13 @@ extern "C" fn root_lower_exception(frame: &mut Frame, kind: u64) {
 /// produced without RME; EL3 carries on.
 fn granule_protection_fault(world: World, frame: &mut Frame, esr: u64) {
     let far = read_sysreg!("far_el3");
+    // MFAR_EL3: the PA in [51:12] (page offset from FAR), the PAS in NS (63) / NSE (62).
     let mfar = read_sysreg!("S3_6_C6_C0_5");
+    let pa = (mfar & 0x000f_ffff_ffff_f000) | (far & 0xfff);
     defmt::warn!(
         "gpf: {} access to PA {=u64:#x} (VA {=u64:#x}) at {=u64:#x}, ESR_EL3={=u64:#x}; delivering an external abort",
         world,
-        mfar,
+        pa,
         far,
         frame.elr,
         esr

@@ -609,3 +609,42 @@ fn messages_pass_encoded() {
         Ok(GptReply::Gpi(Gpi::Realm))
     );
 }
+
+/// The shipped boards' maps must build, with DRAM granular and the RMM
+/// region Realm, and fit the table memory they reserve.
+#[test]
+fn shipped_board_maps_build() {
+    for board in [&rampart_board_qemu_virt::BOARD, &rampart_board_host::BOARD] {
+        let mut mem = memory(board.gpt.tables);
+        let layout = build(&board.gpt, board.pas_map, &mut mem)
+            .unwrap_or_else(|e| panic!("{}: {:?}", board.name, e));
+        assert!(
+            layout.bytes_used() <= board.gpt.tables.size,
+            "{}",
+            board.name
+        );
+        let rmm = board.rmm.base;
+        let l0 = layout.l0_index(rmm);
+        assert!(
+            layout.l1_table(l0).is_some(),
+            "{}: DRAM must be granular",
+            board.name
+        );
+        let walked = walk(
+            &mem,
+            board.gpt.tables.base,
+            u32::from(board.gpt.pps_bits),
+            u32::from(board.gpt.l0_gpt_size_bits),
+            rmm,
+        );
+        assert_eq!(walked, 0xb, "{}: the RMM region is Realm", board.name);
+        let ns = walk(
+            &mem,
+            board.gpt.tables.base,
+            u32::from(board.gpt.pps_bits),
+            u32::from(board.gpt.l0_gpt_size_bits),
+            board.ns_entry,
+        );
+        assert_eq!(ns, 0x9, "{}: the NS payload is NS", board.name);
+    }
+}

@@ -40,3 +40,29 @@ impl Board {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flash::{Images, assemble};
+
+    #[test]
+    fn qemu_virt_assembles_and_fvp_is_not_there_yet() {
+        let info = Board::QemuVirt.info().unwrap();
+        assert_eq!(info.name, Board::QemuVirt.name());
+        let image = [0x5a_u8; 64];
+        let flash = assemble(
+            &info,
+            &Images {
+                root: &image,
+                rmm: &image,
+                ns: &image,
+            },
+        )
+        .unwrap();
+        assert_eq!(flash.len() as u64, info.root.flash.size);
+        let err = Board::FvpRdv3.info().unwrap_err();
+        assert_eq!(err.to_string(), "board fvp-rdv3 is not available yet");
+        assert!(Board::FvpRdv3.ensure_runnable().is_err());
+    }
+}

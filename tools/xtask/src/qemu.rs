@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,18 @@ pub fn command(ws: &Workspace, board: Board, options: &RunOptions) -> Command {
     command
 }
 
+/// QEMU must not outlive xtask, whichever way `run` returns.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Boots the built flash image, prints the decoded trace live, saves the raw
 /// capture to `target/rampart/<board>/trace.bin` and reports how it ended.
 pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result<RunReport> {
@@ -94,10 +106,12 @@ pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     println!("$ {}", describe(&command));
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("starting {QEMU}"))?;
-    let mut stdout = child.stdout.take().context("QEMU's stdout")?;
+    let mut child = KillOnDrop(
+        command
+            .spawn()
+            .with_context(|| format!("starting {QEMU}"))?,
+    );
+    let mut stdout = child.0.stdout.take().context("QEMU's stdout")?;
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
         let mut buf = vec![0u8; 16 * 1024];
@@ -142,7 +156,7 @@ pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = child.kill();
+                let _ = child.0.kill();
                 killed = true;
                 break;
             }
@@ -159,7 +173,7 @@ pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result
     }
     show(&decoder.finish(), &mut tracker);
     capture.flush().context("writing the trace capture")?;
-    let status = child.wait().context("waiting for QEMU")?;
+    let status = child.0.wait().context("waiting for QEMU")?;
     println!(
         "QEMU {} after {:.1} s; raw trace saved to {}",
         if killed { "killed" } else { "exited" },
@@ -176,6 +190,7 @@ pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result
 
 /// `cargo xtask trace FILE`: decodes a capture against the built ELFs.
 pub fn decode_file(ws: &Workspace, board: Board, file: &Path) -> anyhow::Result<()> {
+    board.info()?;
     let mut decoder = decoder(ws, board)?;
     let mut input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let mut buf = vec![0u8; 64 * 1024];

@@ -14,7 +14,7 @@ pub const FIRMWARE: [(&str, &str); 3] = [
     ("rampart-nshost", "nshost"),
 ];
 
-pub const FIRMWARE_TARGET: &str = "aarch64-unknown-none";
+pub const FIRMWARE_TARGET: &str = "aarch64-unknown-none-softfloat";
 
 pub struct Workspace {
     pub root: PathBuf,

@@ -291,7 +291,7 @@ fn list(
     }
     let offset = ptr.checked_sub(page_pa).ok_or(ManifestError::DataError)? as usize;
     let len = num as usize * elem;
-    if ptr % 8 != 0 || offset.checked_add(len).is_none_or(|end| end > page.len()) {
+    if !ptr.is_multiple_of(8) || offset.checked_add(len).is_none_or(|end| end > page.len()) {
         return Err(ManifestError::DataError);
     }
     let words = (offset..offset + len).step_by(8).map(|w| get(page, w));
@@ -317,8 +317,8 @@ fn ranges(
             get(page, offset + i * BANK_SIZE),
             get(page, offset + i * BANK_SIZE + 8),
         );
-        let aligned = r.base % 4096 == 0
-            && r.size % 4096 == 0
+        let aligned = r.base.is_multiple_of(4096)
+            && r.size.is_multiple_of(4096)
             && r.size != 0
             && r.base.checked_add(r.size).is_some();
         let ordered = out.last().is_none_or(|prev: &Range| prev.end() <= r.base);
@@ -461,8 +461,10 @@ mod tests {
         let mut too_many = good;
         put(&mut too_many, OFF_DRAM, 200);
         assert_eq!(parse_manifest(&too_many, PA), Err(ManifestError::DataError));
-        let mut none = BootManifest::default();
-        none.consoles = sample().consoles;
+        let none = BootManifest {
+            consoles: sample().consoles,
+            ..Default::default()
+        };
         assert_eq!(
             parse_manifest(&written(&none), PA),
             Err(ManifestError::DataError)

@@ -112,10 +112,10 @@ impl<'a> Package<'a> {
         }
         for i in 0..MAX_ENTRIES {
             for j in i + 1..MAX_ENTRIES {
-                if let (Some(a), Some(b)) = (entries[i], entries[j]) {
-                    if a.kind == b.kind {
-                        return Err(PackageError::DuplicateKind);
-                    }
+                if let (Some(a), Some(b)) = (entries[i], entries[j])
+                    && a.kind == b.kind
+                {
+                    return Err(PackageError::DuplicateKind);
                 }
             }
         }

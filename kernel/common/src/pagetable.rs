@@ -15,7 +15,7 @@ pub enum MemType {
 }
 
 /// MAIR_ELx value matching [`MemType`]: attr0 Device-nGnRnE, attr1 Normal WB RWA.
-pub const MAIR: u64 = 0x00 | (0xff << 8);
+pub const MAIR: u64 = 0xff << 8;
 
 /// Physical address space an access is made in. At EL3 all four are
 /// reachable (NSE/NS bits); at R-EL2 only Realm and NonSecure (NS bit).
@@ -171,7 +171,7 @@ impl<'p> TableBuilder<'p> {
     /// Identity-maps `[pa, pa + size)`, using the largest blocks alignment allows.
     pub fn map(&mut self, pa: u64, size: u64, attrs: Attrs) -> Result<(), MapError> {
         let end = pa.checked_add(size).ok_or(MapError::Unaligned)?;
-        if pa % PAGE != 0 || size % PAGE != 0 || end > (1 << VA_BITS) {
+        if !pa.is_multiple_of(PAGE) || !size.is_multiple_of(PAGE) || end > (1 << VA_BITS) {
             return Err(MapError::Unaligned);
         }
         let bits = self.leaf_bits(attrs)?;
@@ -179,7 +179,7 @@ impl<'p> TableBuilder<'p> {
         while addr < end {
             // Largest level whose block fits at this alignment (blocks only at 1 and 2).
             let level = (1..=3)
-                .find(|&l| addr % level_size(l) == 0 && end - addr >= level_size(l))
+                .find(|&l| addr.is_multiple_of(level_size(l)) && end - addr >= level_size(l))
                 .unwrap_or(3);
             self.set_leaf(addr, level, bits)?;
             addr += level_size(level);

@@ -277,7 +277,7 @@ fn core_of(mpidr: u64) -> Option<usize> {
 fn cpu_on(mpidr: u64, entry: u64, context_id: u64) -> Result<(), PsciError> {
     let core = core_of(mpidr).ok_or(PsciError::InvalidParameters)?;
     let in_ns_dram = BOARD.dram_bank_of(entry).is_some() && !BOARD.rmm.contains(entry);
-    if !in_ns_dram || entry % 4 != 0 {
+    if !in_ns_dram || !entry.is_multiple_of(4) {
         return Err(PsciError::InvalidAddress);
     }
     PSCI.claim(core, NsEntry { entry, context_id })?;

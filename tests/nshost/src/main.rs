@@ -138,7 +138,7 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
     let survived = call(smccc::PSCI_VERSION, &[])[0] == smccc::PSCI_VERSION_1_1;
     case!(
         "realm_granule_read_aborts",
-        fault.is_some_and(|esr| rt::is_external_abort(esr)) && survived,
+        fault.is_some_and(rt::is_external_abort) && survived,
         "read of {=u64:#x}: value {=u64:#x}, ESR {=?}",
         BOARD.rmm.base,
         value,

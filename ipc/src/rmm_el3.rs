@@ -68,6 +68,20 @@ impl RmmEl3Status {
     }
 }
 
+/// The answer to RMM_GTSI_DELEGATE/UNDELEGATE for a GPT manager reply (TF-A
+/// maps the GPT library's -EINVAL to BAD_ADDR and -EPERM to BAD_PAS).
+pub fn gtsi_status(reply: Result<crate::gpt::GptReply, crate::IpcError>) -> RmmEl3Status {
+    use crate::gpt::{GptError, GptReply};
+    match reply {
+        Ok(GptReply::Done) => RmmEl3Status::Ok,
+        Ok(GptReply::Error(GptError::BadAddress)) => RmmEl3Status::BadAddr,
+        Ok(GptReply::Error(GptError::BadPas | GptError::NotPermitted)) => RmmEl3Status::BadPas,
+        Ok(GptReply::Error(GptError::NotReady) | GptReply::Gpi(_)) | Err(_) => {
+            RmmEl3Status::Unknown
+        }
+    }
+}
+
 /// Boot return codes (E_RMM_BOOT_*) that the RMM reports in x1 of BOOT_COMPLETE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -545,6 +559,31 @@ mod tests {
             );
         }
         assert_eq!(BootError::CpuIdOutOfRange.reg(), (-4i64) as u64);
+    }
+
+    #[test]
+    fn gtsi_answers() {
+        use crate::IpcError;
+        use crate::gpt::{GptError, GptReply};
+        assert_eq!(gtsi_status(Ok(GptReply::Done)), RmmEl3Status::Ok);
+        assert_eq!(
+            gtsi_status(Ok(GptReply::Error(GptError::BadAddress))),
+            RmmEl3Status::BadAddr
+        );
+        assert_eq!(
+            gtsi_status(Ok(GptReply::Error(GptError::BadPas))),
+            RmmEl3Status::BadPas
+        );
+        assert_eq!(
+            gtsi_status(Ok(GptReply::Error(GptError::NotPermitted))),
+            RmmEl3Status::BadPas
+        );
+        assert_eq!(
+            gtsi_status(Ok(GptReply::Error(GptError::NotReady))),
+            RmmEl3Status::Unknown
+        );
+        assert_eq!(gtsi_status(Err(IpcError::NoServer)), RmmEl3Status::Unknown);
+        assert_eq!(RmmEl3Status::BadAddr.reg(), (-2i64) as u64);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::{BOARD, MAX_CPUS, gpt, platform};
 use core::sync::atomic::{AtomicU8, Ordering};
 use rampart_arch::write_sysreg;
 use rampart_ipc::Transport;
-use rampart_ipc::gpt::{GptError, GptReply, GptRequest, Pas};
+use rampart_ipc::gpt::{GptRequest, Pas};
 use rampart_ipc::rmm_el3::{self as el3, RmmEl3Status};
 use rampart_ipc::smccc::{self, PsciError, Route, SMC_UNKNOWN};
 use rampart_kernel::psci::{NsEntry, PsciCores};
@@ -185,13 +185,7 @@ fn gtsi(addr: u64, from: Pas, to: Pas) -> RmmEl3Status {
     if BOARD.dram_bank_of(addr).is_none() {
         return RmmEl3Status::BadAddr;
     }
-    match gpt::Router.call(GptRequest::Transition { addr, from, to }) {
-        Ok(GptReply::Done) => RmmEl3Status::Ok,
-        Ok(GptReply::Error(GptError::BadPas)) => RmmEl3Status::BadPas,
-        Ok(GptReply::Error(GptError::BadAddress)) => RmmEl3Status::BadAddr,
-        Ok(GptReply::Error(GptError::NotPermitted)) => RmmEl3Status::BadPas,
-        _ => RmmEl3Status::Unknown,
-    }
+    el3::gtsi_status(gpt::Router.call(GptRequest::Transition { addr, from, to }))
 }
 
 fn boot_complete(core: usize, frame: &mut Frame) {

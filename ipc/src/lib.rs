@@ -12,7 +12,12 @@
 #![no_std]
 
 pub mod gpt;
+pub mod granule;
+pub mod lease;
+pub mod realm;
+pub mod rmi;
 pub mod rmm_el3;
+pub mod rtt;
 pub mod smccc;
 pub mod trace;
 

@@ -132,3 +132,149 @@ mod tests {
         }
     }
 }
+
+/// The simulated machine behind RMM host tests: DRAM as a buffer and a
+/// fake granule protection check that tracks each granule's PAS. It plays
+/// both EL3 (GTSI delegate/undelegate) and the kernel's leases, and faults
+/// an access in the wrong PAS the way the GPC would.
+pub mod sim {
+    use super::DRAM;
+    use rampart_ipc::lease::{GRANULE_SIZE, Granule, LeaseError, Leases};
+    use rampart_ipc::rmm_el3::RmmEl3Status;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SimPas {
+        NonSecure,
+        Realm,
+    }
+
+    #[derive(Default)]
+    struct State {
+        pages: HashMap<u64, Box<Granule>>,
+        realm: std::collections::HashSet<u64>,
+        /// Count of leases granted, to check that failed commands touch nothing.
+        leases: u64,
+    }
+
+    /// Cheap to clone: clones share the machine.
+    #[derive(Clone, Default)]
+    pub struct Machine(Rc<RefCell<State>>);
+
+    fn granule_of(pa: u64) -> Result<u64, LeaseError> {
+        if pa % GRANULE_SIZE as u64 != 0 || !DRAM.contains(pa) {
+            return Err(LeaseError::BadAddress);
+        }
+        Ok(pa)
+    }
+
+    impl Machine {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        pub fn pas(&self, pa: u64) -> SimPas {
+            if self.0.borrow().realm.contains(&pa) {
+                SimPas::Realm
+            } else {
+                SimPas::NonSecure
+            }
+        }
+
+        /// Puts a granule in the Realm PAS directly (e.g. the RMM's own memory).
+        pub fn set_realm(&self, pa: u64) {
+            self.0.borrow_mut().realm.insert(pa);
+        }
+
+        /// Writes bytes into a granule as the host would (NS) or the RMM (any).
+        pub fn poke(&self, pa: u64, offset: usize, data: &[u8]) {
+            let mut s = self.0.borrow_mut();
+            let page = s.pages.entry(pa).or_insert_with(|| Box::new(Granule::ZERO));
+            page.bytes_mut()[offset..offset + data.len()].copy_from_slice(data);
+        }
+
+        pub fn peek(&self, pa: u64) -> Granule {
+            self.0
+                .borrow()
+                .pages
+                .get(&pa)
+                .map_or(Granule::ZERO, |g| **g)
+        }
+
+        pub fn leases_granted(&self) -> u64 {
+            self.0.borrow().leases
+        }
+
+        /// EL3's GTSI delegate: NS -> Realm.
+        pub fn gtsi_delegate(&self, pa: u64) -> RmmEl3Status {
+            match granule_of(pa) {
+                Err(_) => RmmEl3Status::BadAddr,
+                Ok(pa) if self.pas(pa) == SimPas::Realm => RmmEl3Status::BadPas,
+                Ok(pa) => {
+                    self.0.borrow_mut().realm.insert(pa);
+                    RmmEl3Status::Ok
+                }
+            }
+        }
+
+        /// EL3's GTSI undelegate: Realm -> NS.
+        pub fn gtsi_undelegate(&self, pa: u64) -> RmmEl3Status {
+            match granule_of(pa) {
+                Err(_) => RmmEl3Status::BadAddr,
+                Ok(pa) if self.pas(pa) != SimPas::Realm => RmmEl3Status::BadPas,
+                Ok(pa) => {
+                    self.0.borrow_mut().realm.remove(&pa);
+                    RmmEl3Status::Ok
+                }
+            }
+        }
+
+        fn access(&self, pa: u64, want: SimPas) -> Result<(), LeaseError> {
+            let pa = granule_of(pa)?;
+            if self.pas(pa) != want {
+                return Err(LeaseError::Fault);
+            }
+            self.0.borrow_mut().leases += 1;
+            Ok(())
+        }
+    }
+
+    impl Leases for Machine {
+        fn read_ns(&mut self, pa: u64, offset: usize, out: &mut [u8]) -> Result<(), LeaseError> {
+            self.access(pa, SimPas::NonSecure)?;
+            let g = self.peek(pa);
+            let end = offset
+                .checked_add(out.len())
+                .filter(|&e| e <= GRANULE_SIZE)
+                .ok_or(LeaseError::BadAddress)?;
+            out.copy_from_slice(&g.bytes()[offset..end]);
+            Ok(())
+        }
+
+        fn write_ns(&mut self, pa: u64, offset: usize, data: &[u8]) -> Result<(), LeaseError> {
+            self.access(pa, SimPas::NonSecure)?;
+            if offset
+                .checked_add(data.len())
+                .is_none_or(|e| e > GRANULE_SIZE)
+            {
+                return Err(LeaseError::BadAddress);
+            }
+            self.poke(pa, offset, data);
+            Ok(())
+        }
+
+        fn with_realm<R>(
+            &mut self,
+            pa: u64,
+            f: impl FnOnce(&mut Granule) -> R,
+        ) -> Result<R, LeaseError> {
+            self.access(pa, SimPas::Realm)?;
+            let mut page = self.peek(pa);
+            let r = f(&mut page);
+            self.0.borrow_mut().pages.insert(pa, Box::new(page));
+            Ok(r)
+        }
+    }
+}

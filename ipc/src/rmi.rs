@@ -1,0 +1,316 @@
+//! The RMI ABI (RMM specification 1.0, Arm DEN0137 1.0-REL0, chapter B4):
+//! function IDs, status codes, and the decoded [`Command`] the RMM's
+//! dispatcher turns every forwarded SMC into.
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 0xc400_0150;
+pub const GRANULE_DELEGATE: u32 = 0xc400_0151;
+pub const GRANULE_UNDELEGATE: u32 = 0xc400_0152;
+pub const DATA_CREATE: u32 = 0xc400_0153;
+pub const DATA_CREATE_UNKNOWN: u32 = 0xc400_0154;
+pub const DATA_DESTROY: u32 = 0xc400_0155;
+pub const REALM_ACTIVATE: u32 = 0xc400_0157;
+pub const REALM_CREATE: u32 = 0xc400_0158;
+pub const REALM_DESTROY: u32 = 0xc400_0159;
+pub const REC_CREATE: u32 = 0xc400_015a;
+pub const REC_DESTROY: u32 = 0xc400_015b;
+pub const REC_ENTER: u32 = 0xc400_015c;
+pub const RTT_CREATE: u32 = 0xc400_015d;
+pub const RTT_DESTROY: u32 = 0xc400_015e;
+pub const RTT_MAP_UNPROTECTED: u32 = 0xc400_015f;
+pub const RTT_READ_ENTRY: u32 = 0xc400_0161;
+pub const RTT_UNMAP_UNPROTECTED: u32 = 0xc400_0162;
+pub const PSCI_COMPLETE: u32 = 0xc400_0164;
+pub const FEATURES: u32 = 0xc400_0165;
+pub const RTT_FOLD: u32 = 0xc400_0166;
+pub const REC_AUX_COUNT: u32 = 0xc400_0167;
+pub const RTT_INIT_RIPAS: u32 = 0xc400_0168;
+pub const RTT_SET_RIPAS: u32 = 0xc400_0169;
+
+/// RMI ABI version implemented: 1.0 ([30:16] major, [15:0] minor).
+pub const ABI_VERSION: u64 = 1 << 16;
+
+/// RmiStatusCode values (B4.4.5).
+pub const SUCCESS: u64 = 0;
+pub const ERROR_INPUT: u64 = 1;
+pub const ERROR_REALM: u64 = 2;
+pub const ERROR_REC: u64 = 3;
+pub const ERROR_RTT: u64 = 4;
+
+/// A failed RMI command: the status and, where the spec gives one, the
+/// index (for RMI_ERROR_RTT, the level the walk reached).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RmiError {
+    Input,
+    Realm(u8),
+    Rec(u8),
+    Rtt(u8),
+}
+
+impl RmiError {
+    /// The return code register: status in [7:0], index in [15:8].
+    pub const fn reg(self) -> u64 {
+        let (status, index) = match self {
+            RmiError::Input => (ERROR_INPUT, 0),
+            RmiError::Realm(i) => (ERROR_REALM, i),
+            RmiError::Rec(i) => (ERROR_REC, i),
+            RmiError::Rtt(i) => (ERROR_RTT, i),
+        };
+        status | (index as u64) << 8
+    }
+}
+
+pub type RmiResult<T> = Result<T, RmiError>;
+
+/// What a command returns besides its status: x1-x4.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Outputs(pub [u64; 4]);
+
+impl Outputs {
+    pub const NONE: Outputs = Outputs([0; 4]);
+    pub const fn one(a: u64) -> Self {
+        Outputs([a, 0, 0, 0])
+    }
+    pub const fn two(a: u64, b: u64) -> Self {
+        Outputs([a, b, 0, 0])
+    }
+}
+
+/// The registers a command result becomes (x0-x4).
+pub fn result_regs(result: RmiResult<Outputs>) -> [u64; 5] {
+    match result {
+        Ok(Outputs([a, b, c, d])) => [SUCCESS, a, b, c, d],
+        Err(e) => [e.reg(), 0, 0, 0, 0],
+    }
+}
+
+/// Every RMI command this RMM implements, decoded from x0-x6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Command {
+    Version {
+        requested: u64,
+    },
+    Features {
+        index: u64,
+    },
+    GranuleDelegate {
+        addr: u64,
+    },
+    GranuleUndelegate {
+        addr: u64,
+    },
+    RealmCreate {
+        rd: u64,
+        params: u64,
+    },
+    RealmActivate {
+        rd: u64,
+    },
+    RealmDestroy {
+        rd: u64,
+    },
+    DataCreate {
+        rd: u64,
+        data: u64,
+        ipa: u64,
+        src: u64,
+        flags: u64,
+    },
+    DataCreateUnknown {
+        rd: u64,
+        data: u64,
+        ipa: u64,
+    },
+    DataDestroy {
+        rd: u64,
+        ipa: u64,
+    },
+    RttCreate {
+        rd: u64,
+        rtt: u64,
+        ipa: u64,
+        level: u64,
+    },
+    RttDestroy {
+        rd: u64,
+        ipa: u64,
+        level: u64,
+    },
+    RttFold {
+        rd: u64,
+        ipa: u64,
+        level: u64,
+    },
+    RttReadEntry {
+        rd: u64,
+        ipa: u64,
+        level: u64,
+    },
+    RttMapUnprotected {
+        rd: u64,
+        ipa: u64,
+        level: u64,
+        desc: u64,
+    },
+    RttUnmapUnprotected {
+        rd: u64,
+        ipa: u64,
+        level: u64,
+    },
+    RttInitRipas {
+        rd: u64,
+        base: u64,
+        top: u64,
+    },
+}
+
+impl Command {
+    /// Decodes x0-x7 as forwarded by EL3; None for a function this RMM
+    /// does not implement (answered SMC_UNKNOWN).
+    pub fn decode(x: &[u64; 8]) -> Option<Command> {
+        Some(match x[0] as u32 {
+            VERSION => Command::Version { requested: x[1] },
+            FEATURES => Command::Features { index: x[1] },
+            GRANULE_DELEGATE => Command::GranuleDelegate { addr: x[1] },
+            GRANULE_UNDELEGATE => Command::GranuleUndelegate { addr: x[1] },
+            REALM_CREATE => Command::RealmCreate {
+                rd: x[1],
+                params: x[2],
+            },
+            REALM_ACTIVATE => Command::RealmActivate { rd: x[1] },
+            REALM_DESTROY => Command::RealmDestroy { rd: x[1] },
+            DATA_CREATE => Command::DataCreate {
+                rd: x[1],
+                data: x[2],
+                ipa: x[3],
+                src: x[4],
+                flags: x[5],
+            },
+            DATA_CREATE_UNKNOWN => Command::DataCreateUnknown {
+                rd: x[1],
+                data: x[2],
+                ipa: x[3],
+            },
+            DATA_DESTROY => Command::DataDestroy {
+                rd: x[1],
+                ipa: x[2],
+            },
+            RTT_CREATE => Command::RttCreate {
+                rd: x[1],
+                rtt: x[2],
+                ipa: x[3],
+                level: x[4],
+            },
+            RTT_DESTROY => Command::RttDestroy {
+                rd: x[1],
+                ipa: x[2],
+                level: x[3],
+            },
+            RTT_FOLD => Command::RttFold {
+                rd: x[1],
+                ipa: x[2],
+                level: x[3],
+            },
+            RTT_READ_ENTRY => Command::RttReadEntry {
+                rd: x[1],
+                ipa: x[2],
+                level: x[3],
+            },
+            RTT_MAP_UNPROTECTED => Command::RttMapUnprotected {
+                rd: x[1],
+                ipa: x[2],
+                level: x[3],
+                desc: x[4],
+            },
+            RTT_UNMAP_UNPROTECTED => Command::RttUnmapUnprotected {
+                rd: x[1],
+                ipa: x[2],
+                level: x[3],
+            },
+            RTT_INIT_RIPAS => Command::RttInitRipas {
+                rd: x[1],
+                base: x[2],
+                top: x[3],
+            },
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::round_trip;
+
+    #[test]
+    fn status_encoding() {
+        assert_eq!(RmiError::Input.reg(), 1);
+        assert_eq!(RmiError::Rtt(2).reg(), 0x204);
+        assert_eq!(RmiError::Realm(0).reg(), 2);
+        assert_eq!(result_regs(Ok(Outputs::two(7, 8))), [0, 7, 8, 0, 0]);
+        assert_eq!(result_regs(Err(RmiError::Rtt(3))), [0x304, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn decodes_every_command_and_round_trips() {
+        let fids = [
+            VERSION,
+            FEATURES,
+            GRANULE_DELEGATE,
+            GRANULE_UNDELEGATE,
+            REALM_CREATE,
+            REALM_ACTIVATE,
+            REALM_DESTROY,
+            DATA_CREATE,
+            DATA_CREATE_UNKNOWN,
+            DATA_DESTROY,
+            RTT_CREATE,
+            RTT_DESTROY,
+            RTT_FOLD,
+            RTT_READ_ENTRY,
+            RTT_MAP_UNPROTECTED,
+            RTT_UNMAP_UNPROTECTED,
+            RTT_INIT_RIPAS,
+        ];
+        for fid in fids {
+            let cmd = Command::decode(&[u64::from(fid), 1, 2, 3, 4, 5, 6, 7]).expect("decodes");
+            round_trip(&cmd);
+        }
+        assert_eq!(
+            Command::decode(&[u64::from(DATA_CREATE), 1, 2, 3, 4, 5, 0, 0]),
+            Some(Command::DataCreate {
+                rd: 1,
+                data: 2,
+                ipa: 3,
+                src: 4,
+                flags: 5
+            })
+        );
+        for unknown in [
+            0xc400_0156u32,
+            0xc400_0160,
+            0xc400_0163,
+            0xc400_016a,
+            0xc400_018f,
+            REC_ENTER,
+        ] {
+            assert_eq!(
+                Command::decode(&[u64::from(unknown), 0, 0, 0, 0, 0, 0, 0]),
+                None
+            );
+        }
+        round_trip(&Outputs([1, 2, 3, u64::MAX]));
+        for e in [
+            RmiError::Input,
+            RmiError::Realm(1),
+            RmiError::Rec(2),
+            RmiError::Rtt(3),
+        ] {
+            round_trip(&e);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The RTT service's protocol (RMM): realm stage-2 tables. It answers the
+//! RTT_* commands and the DATA_* commands (a DATA granule is an RTT entry).
+
+use crate::rmi::{Command, Outputs, RmiResult};
+use crate::{Endpoint, Protocol};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RttRequest {
+    /// RTT_CREATE, RTT_DESTROY, RTT_FOLD, RTT_READ_ENTRY,
+    /// RTT_MAP_UNPROTECTED, RTT_UNMAP_UNPROTECTED, RTT_INIT_RIPAS,
+    /// DATA_CREATE, DATA_CREATE_UNKNOWN, DATA_DESTROY.
+    Rmi(Command),
+    /// True when the `count` starting-level tables at `rtt_base` (level
+    /// `level`) hold no live entry, so that the realm may be destroyed.
+    /// The caller holds the RD, which holds the tables.
+    RootsUnused { rtt_base: u64, count: u8, level: i8 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RttReply {
+    Rmi(RmiResult<Outputs>),
+    Unused(bool),
+}
+
+pub struct RttProtocol;
+
+impl Protocol for RttProtocol {
+    const ENDPOINT: Endpoint = Endpoint::Rtt;
+    type Request = RttRequest;
+    type Reply = RttReply;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rmi::RmiError;
+    use crate::test_support::round_trip;
+
+    #[test]
+    fn every_rtt_message_round_trips() {
+        round_trip(&RttRequest::Rmi(Command::RttCreate {
+            rd: 1,
+            rtt: 2,
+            ipa: 3,
+            level: 2,
+        }));
+        round_trip(&RttRequest::Rmi(Command::DataDestroy { rd: 1, ipa: 3 }));
+        round_trip(&RttRequest::RootsUnused {
+            rtt_base: 0x4000_0000,
+            count: 16,
+            level: -1,
+        });
+        round_trip(&RttReply::Rmi(Err(RmiError::Rtt(2))));
+        round_trip(&RttReply::Rmi(Ok(Outputs([1, 2, 3, 4]))));
+        round_trip(&RttReply::Unused(true));
+    }
+}

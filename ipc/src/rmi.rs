@@ -87,6 +87,44 @@ pub fn result_regs(result: RmiResult<Outputs>) -> [u64; 5] {
     }
 }
 
+/// RmiFeatureRegister0 (B4.4.6): what the RMM supports for realms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct FeatureRegister0 {
+    /// Largest IPA width a realm may ask for.
+    pub s2sz: u8,
+    pub lpa2: bool,
+    pub sve_en: bool,
+    pub sve_vl: u8,
+    /// Breakpoints and watchpoints, minus one.
+    pub num_bps: u8,
+    pub num_wps: u8,
+    pub pmu_en: bool,
+    pub pmu_num_ctrs: u8,
+    pub hash_sha_256: bool,
+    pub hash_sha_512: bool,
+    /// GICv3 list registers, minus one.
+    pub gicv3_num_lrs: u8,
+    pub max_recs_order: u8,
+}
+
+impl FeatureRegister0 {
+    pub const fn to_bits(&self) -> u64 {
+        (self.s2sz as u64)
+            | (self.lpa2 as u64) << 8
+            | (self.sve_en as u64) << 9
+            | ((self.sve_vl & 0xf) as u64) << 10
+            | ((self.num_bps & 0x3f) as u64) << 14
+            | ((self.num_wps & 0x3f) as u64) << 20
+            | (self.pmu_en as u64) << 26
+            | ((self.pmu_num_ctrs & 0x1f) as u64) << 27
+            | (self.hash_sha_256 as u64) << 32
+            | (self.hash_sha_512 as u64) << 33
+            | ((self.gicv3_num_lrs & 0xf) as u64) << 34
+            | ((self.max_recs_order & 0xf) as u64) << 38
+    }
+}
+
 /// Every RMI command this RMM implements, decoded from x0-x6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -245,6 +283,36 @@ impl Command {
 mod tests {
     use super::*;
     use crate::test_support::round_trip;
+
+    #[test]
+    fn feature_register_0_bits() {
+        let f = FeatureRegister0 {
+            s2sz: 48,
+            lpa2: true,
+            sve_en: true,
+            sve_vl: 0xf,
+            num_bps: 5,
+            num_wps: 3,
+            pmu_en: true,
+            pmu_num_ctrs: 31,
+            hash_sha_256: true,
+            hash_sha_512: true,
+            gicv3_num_lrs: 15,
+            max_recs_order: 10,
+        };
+        let b = f.to_bits();
+        assert_eq!(b & 0xff, 48);
+        assert_eq!((b >> 8) & 1, 1);
+        assert_eq!((b >> 10) & 0xf, 0xf);
+        assert_eq!((b >> 14) & 0x3f, 5);
+        assert_eq!((b >> 20) & 0x3f, 3);
+        assert_eq!((b >> 27) & 0x1f, 31);
+        assert_eq!((b >> 32) & 3, 3);
+        assert_eq!((b >> 34) & 0xf, 15);
+        assert_eq!((b >> 38) & 0xf, 10);
+        assert_eq!(b >> 42, 0);
+        assert_eq!(FeatureRegister0::default().to_bits(), 0);
+    }
 
     #[test]
     fn status_encoding() {

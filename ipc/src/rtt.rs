@@ -16,6 +16,15 @@ pub enum RttRequest {
     /// `level`) hold no live entry, so that the realm may be destroyed.
     /// The caller holds the RD, which holds the tables.
     RootsUnused { rtt_base: u64, count: u8, level: i8 },
+    /// Fills freshly delegated (zero) starting-level tables for a new
+    /// realm: protected IPAs UNASSIGNED/EMPTY, unprotected ones
+    /// UNASSIGNED_NS. The caller (REALM_CREATE) holds them locked.
+    InitRoots {
+        rtt_base: u64,
+        count: u8,
+        level: i8,
+        s2sz: u8,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +32,9 @@ pub enum RttRequest {
 pub enum RttReply {
     Rmi(RmiResult<Outputs>),
     Unused(bool),
+    Done,
+    /// A lease on a table failed.
+    Failed,
 }
 
 pub struct RttProtocol;
@@ -56,5 +68,13 @@ mod tests {
         round_trip(&RttReply::Rmi(Err(RmiError::Rtt(2))));
         round_trip(&RttReply::Rmi(Ok(Outputs([1, 2, 3, 4]))));
         round_trip(&RttReply::Unused(true));
+        round_trip(&RttRequest::InitRoots {
+            rtt_base: 0x4000_0000,
+            count: 2,
+            level: 1,
+            s2sz: 40,
+        });
+        round_trip(&RttReply::Done);
+        round_trip(&RttReply::Failed);
     }
 }

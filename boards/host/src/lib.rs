@@ -164,7 +164,7 @@ pub mod sim {
     pub struct Machine(Rc<RefCell<State>>);
 
     fn granule_of(pa: u64) -> Result<u64, LeaseError> {
-        if pa % GRANULE_SIZE as u64 != 0 || !DRAM.contains(pa) {
+        if !pa.is_multiple_of(GRANULE_SIZE as u64) || !DRAM.contains(pa) {
             return Err(LeaseError::BadAddress);
         }
         Ok(pa)

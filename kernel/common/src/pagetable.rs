@@ -187,6 +187,40 @@ impl<'p> TableBuilder<'p> {
         Ok(())
     }
 
+    /// Makes sure a level-3 table covers `va` (creating the path to it) and
+    /// returns its physical address: the kernel fills such a table's
+    /// entries itself for short-lived mappings (per-CPU slots).
+    pub fn level3_table(&mut self, va: u64) -> Result<u64, MapError> {
+        if va % PAGE != 0 || va >= 1 << VA_BITS {
+            return Err(MapError::Unaligned);
+        }
+        let mut table = 0;
+        for level in 0..3 {
+            let idx = ((va >> (12 + 9 * (3 - level))) & 0x1ff) as usize;
+            let desc = self.pool[table][idx];
+            if desc & VALID == 0 {
+                if self.used == self.pool.len() {
+                    return Err(MapError::OutOfTables);
+                }
+                let new = self.used;
+                self.used += 1;
+                self.pool[new] = [0; ENTRIES];
+                self.pool[table][idx] = (self.pool_pa + new as u64 * PAGE) | VALID | TABLE_OR_PAGE;
+                table = new;
+            } else if desc & TABLE_OR_PAGE == 0 {
+                return Err(MapError::Conflict { va });
+            } else {
+                table = self.table_index(desc);
+            }
+        }
+        Ok(self.pool_pa + table as u64 * PAGE)
+    }
+
+    /// The leaf descriptor bits for `attrs` at level 3 (for slot mappings).
+    pub fn page_descriptor(&self, pa: u64, attrs: Attrs) -> Result<u64, MapError> {
+        Ok((pa & ADDR_MASK) | self.leaf_bits(attrs)? | TABLE_OR_PAGE)
+    }
+
     fn table_index(&self, desc: u64) -> usize {
         (((desc & ADDR_MASK) - self.pool_pa) / PAGE) as usize
     }
@@ -319,6 +353,21 @@ mod tests {
             b.map(0x1000, 0x1000, Attrs::data(OutputPas::Root)),
             Err(MapError::OutOfTables)
         );
+    }
+
+    #[test]
+    fn level3_tables_for_slots() {
+        let mut p = pool(8);
+        let mut b = TableBuilder::new(&mut p, 0x1000_0000, Regime::RealmEl2);
+        let va = 0x7f00_0000_0000;
+        let l3 = b.level3_table(va).unwrap();
+        assert_eq!(b.level3_table(va + 0x1000).unwrap(), l3);
+        assert_eq!(b.tables_used(), 4);
+        let d = b
+            .page_descriptor(0x4200_0000, Attrs::data(OutputPas::NonSecure))
+            .unwrap();
+        assert_eq!(d & (NS | XN | 3), NS | XN | 3);
+        assert_eq!(b.level3_table(va + 1), Err(MapError::Unaligned));
     }
 
     #[test]

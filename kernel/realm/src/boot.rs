@@ -49,18 +49,63 @@ global_asm!(
     cpu_id_error = const BootError::CpuIdOutOfRange as i64,
 );
 
-// R-EL2 vectors: the RMM takes no exceptions of its own yet (realms come
-// with the REC scheduler); any exception here is reported and the CPU parks.
+// R-EL2 vectors. The one exception the RMM expects is an abort inside the
+// fault-tolerant copy (a host naming memory that is not NS: EL3 delivers
+// the granule protection fault as an external abort): it resumes at the
+// copy's fixup, which returns 1. Anything else is reported and the CPU parks.
 global_asm!(
     ".section .text.vectors, \"ax\"",
     ".balign 2048",
     ".global realm_vectors",
     "realm_vectors:",
-    ".rept 16",
+    ".rept 4",
     ".balign 128",
     "    mov x0, #(. - realm_vectors) / 128",
     "    b realm_exception",
     ".endr",
+    ".balign 128",
+    "    mrs x9, elr_el2",
+    "    adr x10, realm_copy_start",
+    "    cmp x9, x10",
+    "    b.lo 9f",
+    "    adr x10, realm_copy_end",
+    "    cmp x9, x10",
+    "    b.hs 9f",
+    "    adr x10, realm_copy_fixup",
+    "    msr elr_el2, x10",
+    "    eret",
+    "9:  mov x0, #4",
+    "    b realm_exception",
+    ".rept 11",
+    ".balign 128",
+    "    mov x0, #(. - realm_vectors) / 128",
+    "    b realm_exception",
+    ".endr",
+    // realm_fault_tolerant_copy(dst x0, src x1, len x2) -> 0, or 1 on a fault.
+    ".balign 128",
+    ".global realm_fault_tolerant_copy",
+    "realm_fault_tolerant_copy:",
+    "realm_copy_start:",
+    "    orr x3, x0, x1",
+    "    orr x3, x3, x2",
+    "    tst x3, #7",
+    "    b.ne 3f",
+    "1:  cbz x2, 2f",
+    "    ldr x3, [x1], #8",
+    "    str x3, [x0], #8",
+    "    sub x2, x2, #8",
+    "    b 1b",
+    "3:  cbz x2, 2f",
+    "    ldrb w3, [x1], #1",
+    "    strb w3, [x0], #1",
+    "    sub x2, x2, #1",
+    "    b 3b",
+    "2:  mov x0, #0",
+    "    ret",
+    "realm_copy_end:",
+    "realm_copy_fixup:",
+    "    mov x0, #1",
+    "    ret",
 );
 
 unsafe extern "C" {

@@ -11,6 +11,8 @@
 mod boot;
 mod mmu;
 mod rmi;
+mod router;
+mod slots;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use rampart_arch::{SmcResult, read_sysreg, smc};
@@ -85,12 +87,23 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
         }
     };
     let console = manifest.consoles.first().map(|c| c.base);
+    // The GST lives in the RMM's region right after the image, sized from
+    // the manifest's DRAM banks.
+    let (_, _, _, image_end) = boot::image_layout();
+    let gst_bytes = (rampart_granule::entries_needed(&manifest.dram) * 8) as u64;
+    let heap = Range::new(image_end, (gst_bytes + 0xfff) & !0xfff);
+    if heap.end() > BOARD.rmm_shared_page {
+        boot_complete(Err(BootError::Unknown), token);
+        loop {
+            rampart_arch::wfe();
+        }
+    }
     let platform = PLATFORM.call_once(|| Platform {
         manifest,
         cpus: cpus as usize,
         shared_page: shared,
     });
-    mmu::build(console);
+    mmu::build(console, heap);
     mmu::enable();
     if let Some(uart) = console {
         // SAFETY: mmu::build mapped the console as NS device memory and the
@@ -103,6 +116,8 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
             )
         };
     }
+    rampart_arch::write_sysreg!("tpidr_el2", core);
+    router::init_gst(heap);
     let m = &platform.manifest;
     defmt::info!(
         "rampart rmm: interface {=u64:#x}, manifest {=u32:#x}, {=usize} CPUs, {=usize} DRAM bank(s), first {=u64:#x}+{=u64:#x}",
@@ -112,6 +127,12 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
         m.dram.len(),
         m.dram[0].base,
         m.dram[0].size
+    );
+    defmt::info!(
+        "rmm: GST of {=usize} granules at {=u64:#x} ({=u64} KB)",
+        rampart_granule::entries_needed(&m.dram),
+        heap.base,
+        heap.size / 1024
     );
     realm_cold_boot_done.store(1, Ordering::Release);
     // CPUs warm-booting later read the flag with their MMU off.
@@ -129,6 +150,7 @@ extern "C" fn realm_warm_main(core: u64, token: u64) -> ! {
         }
     }
     mmu::enable();
+    rampart_arch::write_sysreg!("tpidr_el2", core);
     defmt::info!("rmm: CPU {=u64} warm boot", core);
     serve(boot_complete(Ok(()), token))
 }
@@ -137,9 +159,14 @@ extern "C" fn realm_warm_main(core: u64, token: u64) -> ! {
 /// the answer goes back in x1-x5 of RMM_RMI_REQ_COMPLETE.
 fn serve(mut request: SmcResult) -> ! {
     loop {
-        let r = rmi::dispatch(&request.0);
+        let r = rmi::dispatch(&request.0, current_cpu());
         request = smc([u64::from(REQ_COMPLETE), r[0], r[1], r[2], r[3], r[4], 0, 0]);
     }
+}
+
+/// This CPU's index (from TPIDR_EL2, set at boot to the index EL3 passed).
+pub fn current_cpu() -> usize {
+    read_sysreg!("tpidr_el2") as usize
 }
 
 /// Any exception taken at R-EL2: reported, then the CPU parks.

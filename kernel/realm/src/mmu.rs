@@ -3,12 +3,12 @@
 //! mapped into per-CPU slots only for the operation that needs them (comes
 //! with the granule service); nothing else is ever mapped.
 
-use crate::{BOARD, boot};
+use crate::{BOARD, boot, slots};
 use core::cell::UnsafeCell;
 use rampart_arch::{isb, read_sysreg, tlbi_alle2, write_sysreg};
 use rampart_kernel::pagetable::{Attrs, MAIR, OutputPas, Regime, TableBuilder, tcr};
 
-const POOL_TABLES: usize = 16;
+const POOL_TABLES: usize = 24;
 
 #[repr(C, align(4096))]
 struct Pool(UnsafeCell<[[u64; 512]; POOL_TABLES]>);
@@ -21,7 +21,10 @@ static POOL: Pool = Pool(UnsafeCell::new([[0; 512]; POOL_TABLES]));
 /// SCTLR_EL2: RES1 | M | C | SA | I | WXN.
 const SCTLR_EL2_ON: u64 = 0x30c5_0830 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12) | (1 << 19);
 
-pub fn build(console: Option<u64>) {
+/// Builds the tables: image, stacks, shared page, console, trace lock, the
+/// `heap` range (RMM-owned memory after the image: the GST) and the slot
+/// window's level-3 table.
+pub fn build(console: Option<u64>, heap: rampart_board::Range) {
     // SAFETY: see `Pool`: single writer during cold boot.
     let pool = unsafe { &mut *POOL.0.get() };
     let pool_pa = pool.as_ptr() as u64;
@@ -48,11 +51,24 @@ pub fn build(console: Option<u64>) {
     if let Some(uart) = console {
         let _ = maps.push((uart & !0xfff, 0x1000, Attrs::device(OutputPas::NonSecure)));
     }
+    if heap.size != 0 {
+        let _ = maps.push((heap.base, heap.size, Attrs::data(OutputPas::Realm)));
+    }
     for (base, size, attrs) in maps {
         if let Err(e) = t.map(base, size, attrs) {
             panic!("rmm mmu: cannot map {:#x}+{:#x}: {:?}", base, size, e);
         }
     }
+    let slots = t
+        .level3_table(slots::SLOT_VA_BASE)
+        .expect("rmm mmu: slot table");
+    let realm = t
+        .page_descriptor(0, slots::attrs(OutputPas::Realm))
+        .expect("realm page");
+    let ns = t
+        .page_descriptor(0, slots::attrs(OutputPas::NonSecure))
+        .expect("ns page");
+    slots::init(slots, realm, ns);
 }
 
 pub fn enable() {

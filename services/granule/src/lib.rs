@@ -108,7 +108,7 @@ impl<'t> Gst<'t> {
     }
 
     fn index(&self, addr: u64) -> Option<usize> {
-        if addr % GRANULE_SIZE as u64 != 0 {
+        if !addr.is_multiple_of(GRANULE_SIZE as u64) {
             return None;
         }
         self.banks

@@ -1,0 +1,108 @@
+//! Realm Initial Measurement (RMM spec 1.0, C1.11-C1.13 and the
+//! measurement effects of REALM_CREATE, DATA_CREATE and RTT_INIT_RIPAS).
+//!
+//! A measurement is 64 bytes; SHA-256 fills the first 32 and leaves the
+//! rest zero. The RIM is extended by hashing a 256-byte descriptor that
+//! embeds the current RIM (not by hashing RIM || descriptor).
+
+use rampart_ipc::realm::HashAlgo;
+use sha2::{Digest, Sha256, Sha512};
+
+pub type Measurement = [u8; 64];
+
+/// Hashes `data` with the realm's algorithm into a 64-byte measurement.
+pub fn hash(algo: HashAlgo, data: &[u8]) -> Measurement {
+    let mut out = [0u8; 64];
+    match algo {
+        HashAlgo::Sha256 => out[..32].copy_from_slice(Sha256::digest(data).as_slice()),
+        HashAlgo::Sha512 => out.copy_from_slice(Sha512::digest(data).as_slice()),
+    }
+    out
+}
+
+const DESC_SIZE: usize = 0x100;
+const DESC_DATA: u8 = 0;
+const DESC_RIPAS: u8 = 2;
+
+fn descriptor(kind: u8, rim: &Measurement) -> [u8; DESC_SIZE] {
+    let mut d = [0u8; DESC_SIZE];
+    d[0] = kind;
+    d[8..16].copy_from_slice(&(DESC_SIZE as u64).to_le_bytes());
+    d[0x10..0x50].copy_from_slice(rim);
+    d
+}
+
+/// RimInit: the hash of an RmiRealmParams with only flags, s2sz, sve_vl,
+/// num_bps, num_wps, pmu_num_ctrs and hash_algo kept (all else zero).
+pub fn rim_init(algo: HashAlgo, p: &crate::params::RealmParams) -> Measurement {
+    let mut buf = [0u8; 4096];
+    buf[0..8].copy_from_slice(&p.flags.to_le_bytes());
+    buf[0x08] = p.s2sz;
+    buf[0x10] = p.sve_vl;
+    buf[0x18] = p.num_bps;
+    buf[0x20] = p.num_wps;
+    buf[0x28] = p.pmu_num_ctrs;
+    buf[0x30] = p.hash_algo;
+    hash(algo, &buf)
+}
+
+/// RmmMeasurementDescriptorData: DATA_CREATE's extension. `content` is the
+/// hash of the granule when the host asked for content measurement, zeros
+/// otherwise.
+pub fn extend_data(
+    algo: HashAlgo,
+    rim: &Measurement,
+    ipa: u64,
+    flags: u64,
+    content: &Measurement,
+) -> Measurement {
+    let mut d = descriptor(DESC_DATA, rim);
+    d[0x50..0x58].copy_from_slice(&ipa.to_le_bytes());
+    d[0x58..0x60].copy_from_slice(&flags.to_le_bytes());
+    d[0x60..0xa0].copy_from_slice(content);
+    hash(algo, &d)
+}
+
+/// RmmMeasurementDescriptorRipas: RTT_INIT_RIPAS's extension per entry.
+pub fn extend_ripas(algo: HashAlgo, rim: &Measurement, base: u64, top: u64) -> Measurement {
+    let mut d = descriptor(DESC_RIPAS, rim);
+    d[0x50..0x58].copy_from_slice(&base.to_le_bytes());
+    d[0x58..0x60].copy_from_slice(&top.to_le_bytes());
+    hash(algo, &d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_measurements_are_zero_padded() {
+        let m = hash(HashAlgo::Sha256, b"abc");
+        assert_eq!(m[..4], [0xba, 0x78, 0x16, 0xbf]);
+        assert_eq!(m[32..], [0u8; 32]);
+        let m = hash(HashAlgo::Sha512, b"abc");
+        assert_eq!(m[..4], [0xdd, 0xaf, 0x35, 0xa1]);
+    }
+
+    #[test]
+    fn descriptors_embed_the_rim_and_fields() {
+        let rim = [7u8; 64];
+        let content = [9u8; 64];
+        let mut d = descriptor(DESC_DATA, &rim);
+        d[0x50..0x58].copy_from_slice(&0x1000u64.to_le_bytes());
+        d[0x58..0x60].copy_from_slice(&1u64.to_le_bytes());
+        d[0x60..0xa0].copy_from_slice(&content);
+        assert_eq!(
+            extend_data(HashAlgo::Sha256, &rim, 0x1000, 1, &content),
+            hash(HashAlgo::Sha256, &d)
+        );
+        assert_eq!(d[8], 0x00);
+        assert_eq!(d[9], 0x01);
+        let r = extend_ripas(HashAlgo::Sha512, &rim, 0, 0x20_0000);
+        assert_ne!(r, extend_ripas(HashAlgo::Sha512, &rim, 0, 0x40_0000));
+        assert_ne!(
+            extend_data(HashAlgo::Sha256, &rim, 0, 0, &[0; 64]),
+            extend_data(HashAlgo::Sha256, &[8; 64], 0, 0, &[0; 64])
+        );
+    }
+}

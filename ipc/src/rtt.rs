@@ -1,7 +1,7 @@
 //! The RTT service's protocol (RMM): realm stage-2 tables. It answers the
 //! RTT_* commands and the DATA_* commands (a DATA granule is an RTT entry).
 
-use crate::rmi::{Command, Outputs, RmiResult};
+use crate::rmi::Command;
 use crate::{Endpoint, Protocol};
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,10 @@ pub enum RttRequest {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RttReply {
-    Rmi(RmiResult<Outputs>),
+    /// X0-X4 of a command. On some RMI_ERROR_RTT failures the spec still
+    /// returns an output (`top` of RTT_DESTROY, DATA_DESTROY and
+    /// RTT_UNMAP_UNPROTECTED), so the reply is the registers, not a Result.
+    Regs([u64; 5]),
     Unused(bool),
     Done,
     /// A lease on a table failed.
@@ -48,7 +51,7 @@ impl Protocol for RttProtocol {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rmi::RmiError;
+    use crate::rmi::{Outputs, RmiError, result_regs};
     use crate::test_support::round_trip;
 
     #[test]
@@ -65,8 +68,9 @@ mod tests {
             count: 16,
             level: -1,
         });
-        round_trip(&RttReply::Rmi(Err(RmiError::Rtt(2))));
-        round_trip(&RttReply::Rmi(Ok(Outputs([1, 2, 3, 4]))));
+        round_trip(&RttReply::Regs(result_regs(Err(RmiError::Rtt(2)))));
+        round_trip(&RttReply::Regs(result_regs(Ok(Outputs([1, 2, 3, 4])))));
+        round_trip(&RttReply::Regs([0x304, 0, 0x4000_0000, 0, 0]));
         round_trip(&RttReply::Unused(true));
         round_trip(&RttRequest::InitRoots {
             rtt_base: 0x4000_0000,

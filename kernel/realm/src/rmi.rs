@@ -6,7 +6,9 @@
 use crate::router::Router;
 use rampart_ipc::Transport;
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest};
+use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
 use rampart_ipc::rmi::{self, Command, Outputs, RmiError, RmiResult, result_regs};
+use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
 use rampart_ipc::smccc::SMC_UNKNOWN;
 
 /// Dispatches one request (x0-x7 as EL3 forwarded them); returns x0-x4.
@@ -22,7 +24,23 @@ pub fn dispatch(regs: &[u64; 8], cpu: usize) -> [u64; 5] {
         Command::GranuleDelegate { .. } | Command::GranuleUndelegate { .. } => {
             granule(&mut router, command)
         }
-        _ => return [SMC_UNKNOWN, 0, 0, 0, 0],
+        Command::RealmCreate { .. }
+        | Command::RealmActivate { .. }
+        | Command::RealmDestroy { .. } => {
+            match Transport::<RealmProtocol>::call(&mut router, RealmRequest::Rmi(command)) {
+                Ok(RealmReply::Rmi(r)) => r,
+                _ => Err(RmiError::Input),
+            }
+        }
+        // RTT_* and DATA_*: the RTT service answers with the registers
+        // (some failures still return `top`).
+        _ => match Transport::<RttProtocol>::call(&mut router, RttRequest::Rmi(command)) {
+            Ok(RttReply::Regs(regs)) => {
+                defmt::debug!("rmi: {} -> {=[?]:#x}", command, regs);
+                return regs;
+            }
+            _ => Err(RmiError::Input),
+        },
     };
     defmt::debug!("rmi: {} -> {}", command, result);
     result_regs(result)
@@ -35,14 +53,13 @@ fn granule(router: &mut Router, command: Command) -> RmiResult<Outputs> {
     }
 }
 
-/// RMI_FEATURES (B4.3.7): feature register 0 for index 0, zero for others.
+/// RMI_FEATURES (B4.3.4): feature register 0 for index 0, zero for others.
 fn features(index: u64) -> u64 {
-    if index == 0 { feature_register_0() } else { 0 }
-}
-
-/// What this RMM implements, and nothing more.
-pub fn feature_register_0() -> u64 {
-    0
+    if index == 0 {
+        crate::router::feature_register_0().to_bits()
+    } else {
+        0
+    }
 }
 
 /// RMI_VERSION (RMM spec 1.0, B4.3.16): SUCCESS when the requested

@@ -1,15 +1,21 @@
-//! The RMM's IPC router: it hosts the services (granule now; realm and
-//! RTT join it) and delivers typed requests to them on the calling CPU,
+//! The RMM's IPC router: it hosts the services (granule, realm, RTT) and delivers typed requests to them on the calling CPU,
 //! tracing each call at debug level. Services reach each other only
 //! through it.
 
 use crate::slots::KernelLeases;
+use rampart_arch::read_sysreg;
 use rampart_arch::smc;
 use rampart_board::Range;
 use rampart_granule::{Entry, GranuleService, Gst, Gtsi};
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest};
+use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
+use rampart_ipc::rmi::FeatureRegister0;
 use rampart_ipc::rmm_el3::{GTSI_DELEGATE, GTSI_UNDELEGATE, RmmEl3Status};
+use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
 use rampart_ipc::{IpcError, Server, Transport};
+use rampart_realm_svc::RealmService;
+use rampart_realm_svc::vmid::VmidSet;
+use rampart_rtt::{RttService, S2Tlb};
 use spin::Once;
 
 static GST: Once<Gst<'static>> = Once::new();
@@ -67,6 +73,144 @@ impl Transport<GranuleProtocol> for Router {
             GranuleService::new(gst, self.cpu as u8, El3, KernelLeases { cpu: self.cpu });
         let reply = service.handle(request);
         defmt::debug!("ipc granule: {} -> {}", request, reply);
+        Ok(reply)
+    }
+}
+
+/// What this RMM offers realms (RMI_FEATURES register 0), from the
+/// hardware's ID registers and what is implemented: no LPA2, SVE or PMU
+/// for realms yet (they come with the REC scheduler), both hashes.
+pub fn feature_register_0() -> FeatureRegister0 {
+    *FEATURES.call_once(|| {
+        let mmfr0 = read_sysreg!("id_aa64mmfr0_el1");
+        let dfr0 = read_sysreg!("id_aa64dfr0_el1");
+        let pa_bits = match mmfr0 & 0xf {
+            0 => 32,
+            1 => 36,
+            2 => 40,
+            3 => 42,
+            4 => 44,
+            5 => 48,
+            _ => 52,
+        };
+        FeatureRegister0 {
+            // Without LPA2 the IPA is at most 48 bits.
+            s2sz: pa_bits.min(48),
+            num_bps: ((dfr0 >> 12) & 0xf) as u8,
+            num_wps: ((dfr0 >> 20) & 0xf) as u8,
+            hash_sha_256: true,
+            hash_sha_512: true,
+            gicv3_num_lrs: (read_sysreg!("S3_4_C12_C11_1") & 0x1f) as u8,
+            ..FeatureRegister0::default()
+        }
+    })
+}
+
+static FEATURES: Once<FeatureRegister0> = Once::new();
+
+/// VMIDs of live realms; 16-bit when the CPU has FEAT_VMID16.
+static VMIDS_8: VmidSet = VmidSet::new(8);
+static VMIDS_16: VmidSet = VmidSet::new(16);
+
+fn vmids() -> &'static VmidSet {
+    if (read_sysreg!("id_aa64mmfr1_el1") >> 4) & 0xf == 2 {
+        &VMIDS_16
+    } else {
+        &VMIDS_8
+    }
+}
+
+impl Transport<RealmProtocol> for Router {
+    fn call(&mut self, request: RealmRequest) -> Result<RealmReply, IpcError> {
+        let mut service = RealmService::new(
+            *self,
+            KernelLeases { cpu: self.cpu },
+            vmids(),
+            feature_register_0(),
+        );
+        let reply = service.handle(request);
+        defmt::debug!("ipc realm: {} -> {}", request, reply);
+        Ok(reply)
+    }
+}
+
+/// Stage-2 TLB maintenance for a realm's VMID (the RTT service's S2Tlb).
+pub struct S2Tlbi;
+
+impl S2Tlbi {
+    fn with_vmid(vmid: u16, f: impl FnOnce()) {
+        let saved = read_sysreg!("vttbr_el2");
+        rampart_arch::write_sysreg!("vttbr_el2", u64::from(vmid) << 48);
+        rampart_arch::isb();
+        f();
+        rampart_arch::write_sysreg!("vttbr_el2", saved);
+        rampart_arch::isb();
+    }
+}
+
+impl S2Tlb for S2Tlbi {
+    fn invalidate_ipa(&mut self, vmid: u16, ipa: u64, _level: u8) {
+        Self::with_vmid(vmid, || {
+            // SAFETY: TLB maintenance for the VMID just selected; no memory effects.
+            unsafe {
+                core::arch::asm!(
+                    "dsb ishst",
+                    "tlbi ipas2e1is, {ipa}",
+                    "dsb ish",
+                    "tlbi vmalle1is",
+                    "dsb ish",
+                    "isb",
+                    ipa = in(reg) ipa >> 12,
+                    options(nostack)
+                )
+            };
+        });
+    }
+
+    /// Up to 64 KB: by IPA, page by page, under one VMID switch; larger:
+    /// the whole VMID (stages 1 and 2), cheaper than hundreds of TLBIs.
+    fn invalidate_block(&mut self, vmid: u16, ipa: u64, size: u64) {
+        Self::with_vmid(vmid, || {
+            if size > 64 << 10 {
+                // SAFETY: TLB maintenance for the VMID just selected.
+                unsafe {
+                    core::arch::asm!(
+                        "dsb ishst",
+                        "tlbi vmalls12e1is",
+                        "dsb ish",
+                        "isb",
+                        options(nostack)
+                    )
+                };
+                return;
+            }
+            let mut page = ipa;
+            while page < ipa + size {
+                // SAFETY: as above, one IPA.
+                unsafe {
+                    core::arch::asm!("dsb ishst", "tlbi ipas2e1is, {}", in(reg) page >> 12, options(nostack))
+                };
+                page += 0x1000;
+            }
+            // SAFETY: completes the invalidations and drops combined entries.
+            unsafe {
+                core::arch::asm!(
+                    "dsb ish",
+                    "tlbi vmalle1is",
+                    "dsb ish",
+                    "isb",
+                    options(nostack)
+                )
+            };
+        });
+    }
+}
+
+impl Transport<RttProtocol> for Router {
+    fn call(&mut self, request: RttRequest) -> Result<RttReply, IpcError> {
+        let mut service = RttService::new(*self, KernelLeases { cpu: self.cpu }, S2Tlbi);
+        let reply = service.handle(request);
+        defmt::debug!("ipc rtt: {} -> {}", request, reply);
         Ok(reply)
     }
 }

@@ -158,6 +158,13 @@ impl<'t, G: Gtsi, L: Leases> GranuleService<'t, G, L> {
                     // Reserved memory: never the caller's to have.
                     return Err(GranuleError::BadAddress);
                 }
+                // A holder may be about to change the state; if it is not
+                // the one wanted now, the racing caller gets its error at
+                // once instead of waiting (which could deadlock two CPUs
+                // taking the same pair of granules in different roles).
+                if state_of(v) != want {
+                    return Err(GranuleError::WrongState(state_of(v)));
+                }
                 core::hint::spin_loop();
                 continue;
             }

@@ -49,7 +49,9 @@ impl Transport<RttProtocol> for Router<'_> {
                 RttReply::Done
             }
             RttRequest::RootsUnused { .. } => RttReply::Unused(rtt.roots_unused),
-            RttRequest::Rmi(_) => RttReply::Rmi(Err(RmiError::Input)),
+            RttRequest::Rmi(_) => {
+                RttReply::Regs(rampart_ipc::rmi::result_regs(Err(RmiError::Input)))
+            }
         })
     }
 }

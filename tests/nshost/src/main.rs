@@ -4,8 +4,6 @@
 #![no_std]
 #![no_main]
 
-mod rt;
-
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use rampart_arch::smc;
 use rampart_ipc::rmm_el3;
@@ -23,26 +21,30 @@ static FAILED: AtomicU32 = AtomicU32::new(0);
 /// Bit n set when core n reported in.
 static REPORTED: AtomicU64 = AtomicU64::new(0);
 
-fn call(fid: u32, args: &[u64]) -> [u64; 8] {
+pub(crate) fn call(fid: u32, args: &[u64]) -> [u64; 8] {
     let mut regs = [0u64; 8];
     regs[0] = u64::from(fid);
     regs[1..=args.len()].copy_from_slice(args);
     smc(regs).0
 }
 
+/// Reports one case: `case <name>: PASS` or `FAIL` plus the detail.
 macro_rules! case {
     ($name:expr, $ok:expr, $($detail:tt)+) => {{
         let ok = $ok;
         if ok {
-            PASSED.fetch_add(1, Ordering::Relaxed);
+            $crate::PASSED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             defmt::info!("case {=str}: PASS", $name);
         } else {
-            FAILED.fetch_add(1, Ordering::Relaxed);
+            $crate::FAILED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             defmt::error!("case {=str}: FAIL", $name);
             defmt::error!($($detail)+);
         }
     }};
 }
+
+mod realm;
+mod rt;
 
 fn neg(e: PsciError) -> u64 {
     e.reg()
@@ -166,6 +168,8 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
         all &= ok;
     }
     case!("unknown_fids", all, "unknown fids");
+
+    realm::lifecycle();
 
     let passed = PASSED.load(Ordering::Relaxed);
     let failed = FAILED.load(Ordering::Relaxed);

@@ -191,7 +191,7 @@ impl<'p> TableBuilder<'p> {
     /// returns its physical address: the kernel fills such a table's
     /// entries itself for short-lived mappings (per-CPU slots).
     pub fn level3_table(&mut self, va: u64) -> Result<u64, MapError> {
-        if va % PAGE != 0 || va >= 1 << VA_BITS {
+        if !va.is_multiple_of(PAGE) || va >= 1 << VA_BITS {
             return Err(MapError::Unaligned);
         }
         let mut table = 0;

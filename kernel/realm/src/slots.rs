@@ -99,7 +99,7 @@ fn ns_candidate(pa: u64) -> bool {
     let Some(p) = PLATFORM.get() else {
         return false;
     };
-    pa % GRANULE_SIZE as u64 == 0
+    pa.is_multiple_of(GRANULE_SIZE as u64)
         && p.manifest.dram.iter().any(|b| b.contains(pa))
         && !BOARD.rmm.contains(pa)
 }
@@ -153,7 +153,7 @@ impl Leases for KernelLeases {
         let Some(p) = PLATFORM.get() else {
             return Err(LeaseError::BadAddress);
         };
-        if pa % GRANULE_SIZE as u64 != 0
+        if !pa.is_multiple_of(GRANULE_SIZE as u64)
             || !p.manifest.dram.iter().any(|b| b.contains(pa))
             || BOARD.rmm.contains(pa)
         {

@@ -194,9 +194,16 @@ impl<'p> TableBuilder<'p> {
         if !va.is_multiple_of(PAGE) || va >= 1 << VA_BITS {
             return Err(MapError::Unaligned);
         }
+        let table = self.table_at(va, 3)?;
+        Ok(self.pool_pa + table as u64 * PAGE)
+    }
+
+    /// Index in the pool of the table at `level` that covers `va`, creating
+    /// the tables on the way; a block in the way is a conflict.
+    fn table_at(&mut self, va: u64, level: usize) -> Result<usize, MapError> {
         let mut table = 0;
-        for level in 0..3 {
-            let idx = ((va >> (12 + 9 * (3 - level))) & 0x1ff) as usize;
+        for walk in 0..level {
+            let idx = ((va >> (12 + 9 * (3 - walk))) & 0x1ff) as usize;
             let desc = self.pool[table][idx];
             if desc & VALID == 0 {
                 if self.used == self.pool.len() {
@@ -213,7 +220,7 @@ impl<'p> TableBuilder<'p> {
                 table = self.table_index(desc);
             }
         }
-        Ok(self.pool_pa + table as u64 * PAGE)
+        Ok(table)
     }
 
     /// The leaf descriptor bits for `attrs` at level 3 (for slot mappings).
@@ -226,26 +233,7 @@ impl<'p> TableBuilder<'p> {
     }
 
     fn set_leaf(&mut self, va: u64, target: usize, bits: u64) -> Result<(), MapError> {
-        let mut table = 0;
-        for level in 0..target {
-            let idx = ((va >> (12 + 9 * (3 - level))) & 0x1ff) as usize;
-            let desc = self.pool[table][idx];
-            if desc & VALID == 0 {
-                if self.used == self.pool.len() {
-                    return Err(MapError::OutOfTables);
-                }
-                let new = self.used;
-                self.used += 1;
-                self.pool[new] = [0; ENTRIES];
-                self.pool[table][idx] = (self.pool_pa + new as u64 * PAGE) | VALID | TABLE_OR_PAGE;
-                table = new;
-            } else if desc & TABLE_OR_PAGE == 0 {
-                // A block already covers this address: only identical remaps are fine.
-                return Err(MapError::Conflict { va });
-            } else {
-                table = self.table_index(desc);
-            }
-        }
+        let table = self.table_at(va, target)?;
         let idx = ((va >> (12 + 9 * (3 - target))) & 0x1ff) as usize;
         let type_bit = if target == 3 { TABLE_OR_PAGE } else { 0 };
         let new = (va & ADDR_MASK) | bits | type_bit;

@@ -279,6 +279,46 @@ impl Command {
     }
 }
 
+/// Sends a command to the service that owns the object it acts on and
+/// returns X0-X4: GRANULE_* to the granule service, REALM_* to the realm
+/// service, RTT_* and DATA_* to the RTT service. None for the commands the
+/// dispatcher answers itself (VERSION, FEATURES). A transport failure is
+/// RMI_ERROR_INPUT: the command did not happen.
+pub fn call_owner<R>(router: &mut R, command: Command) -> Option<[u64; 5]>
+where
+    R: crate::Transport<crate::granule::GranuleProtocol>
+        + crate::Transport<crate::realm::RealmProtocol>
+        + crate::Transport<crate::rtt::RttProtocol>,
+{
+    use crate::Transport;
+    use crate::granule::{GranuleProtocol, GranuleReply, GranuleRequest};
+    use crate::realm::{RealmProtocol, RealmReply, RealmRequest};
+    use crate::rtt::{RttProtocol, RttReply, RttRequest};
+    let input = result_regs(Err(RmiError::Input));
+    Some(match command {
+        Command::Version { .. } | Command::Features { .. } => return None,
+        Command::GranuleDelegate { .. } | Command::GranuleUndelegate { .. } => {
+            match Transport::<GranuleProtocol>::call(router, GranuleRequest::Rmi(command)) {
+                Ok(GranuleReply::Rmi(r)) => result_regs(r),
+                _ => input,
+            }
+        }
+        Command::RealmCreate { .. }
+        | Command::RealmActivate { .. }
+        | Command::RealmDestroy { .. } => {
+            match Transport::<RealmProtocol>::call(router, RealmRequest::Rmi(command)) {
+                Ok(RealmReply::Rmi(r)) => result_regs(r),
+                _ => input,
+            }
+        }
+        // Some RTT failures still return `top`, so the RTT service answers registers.
+        _ => match Transport::<RttProtocol>::call(router, RttRequest::Rmi(command)) {
+            Ok(RttReply::Regs(regs)) => regs,
+            _ => input,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,27 @@ impl RmmEl3Status {
     pub const fn reg(self) -> u64 {
         self as i32 as i64 as u64
     }
+
+    /// Decodes x0 of an RMM-EL3 call; anything unrecognised is Unknown.
+    pub const fn from_reg(reg: u64) -> Self {
+        match reg as i64 {
+            0 => Self::Ok,
+            -2 => Self::BadAddr,
+            -3 => Self::BadPas,
+            -4 => Self::NoMem,
+            -5 => Self::Inval,
+            -6 => Self::Again,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// EL3's granule transition service as the RMM sees it
+/// (RMM_GTSI_DELEGATE/UNDELEGATE): the kernel implements it with SMCs,
+/// the simulated machine with its fake GPC.
+pub trait Gtsi {
+    fn delegate(&mut self, pa: u64) -> RmmEl3Status;
+    fn undelegate(&mut self, pa: u64) -> RmmEl3Status;
 }
 
 /// The answer to RMM_GTSI_DELEGATE/UNDELEGATE for a GPT manager reply (TF-A
@@ -607,5 +628,17 @@ mod tests {
         assert_eq!(INTERFACE_VERSION, 8);
         assert!(is_rmm_el3_fid(GTSI_DELEGATE) && !is_rmm_el3_fid(0xc400_01c0));
         assert_eq!(RmmEl3Status::BadPas.reg(), (-3i64) as u64);
+        for s in [
+            RmmEl3Status::Ok,
+            RmmEl3Status::Unknown,
+            RmmEl3Status::BadAddr,
+            RmmEl3Status::BadPas,
+            RmmEl3Status::NoMem,
+            RmmEl3Status::Inval,
+            RmmEl3Status::Again,
+        ] {
+            assert_eq!(RmmEl3Status::from_reg(s.reg()), s);
+        }
+        assert_eq!(RmmEl3Status::from_reg(7), RmmEl3Status::Unknown);
     }
 }

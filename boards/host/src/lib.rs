@@ -140,7 +140,8 @@ mod tests {
 pub mod sim {
     use super::DRAM;
     use rampart_ipc::lease::{GRANULE_SIZE, Granule, LeaseError, Leases};
-    use rampart_ipc::rmm_el3::RmmEl3Status;
+    use rampart_ipc::rmi::FeatureRegister0;
+    use rampart_ipc::rmm_el3::{Gtsi, RmmEl3Status};
     use std::cell::RefCell;
     use std::collections::HashMap;
     use std::rc::Rc;
@@ -240,6 +241,31 @@ pub mod sim {
             Ok(())
         }
     }
+
+    impl Gtsi for Machine {
+        fn delegate(&mut self, pa: u64) -> RmmEl3Status {
+            self.gtsi_delegate(pa)
+        }
+        fn undelegate(&mut self, pa: u64) -> RmmEl3Status {
+            self.gtsi_undelegate(pa)
+        }
+    }
+
+    /// What the simulated CPU offers realms (RMI_FEATURES register 0).
+    pub const FEATURES: FeatureRegister0 = FeatureRegister0 {
+        s2sz: 48,
+        lpa2: false,
+        sve_en: false,
+        sve_vl: 0,
+        num_bps: 5,
+        num_wps: 3,
+        pmu_en: false,
+        pmu_num_ctrs: 0,
+        hash_sha_256: true,
+        hash_sha_512: true,
+        gicv3_num_lrs: 3,
+        max_recs_order: 0,
+    };
 
     impl Leases for Machine {
         fn read_ns(&mut self, pa: u64, offset: usize, out: &mut [u8]) -> Result<(), LeaseError> {

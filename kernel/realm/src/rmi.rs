@@ -4,11 +4,7 @@
 //! status in [7:0], index in [15:8]).
 
 use crate::router::Router;
-use rampart_ipc::Transport;
-use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest};
-use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
-use rampart_ipc::rmi::{self, Command, Outputs, RmiError, RmiResult, result_regs};
-use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
+use rampart_ipc::rmi::{self, Command, Outputs, result_regs};
 use rampart_ipc::smccc::SMC_UNKNOWN;
 
 /// Dispatches one request (x0-x7 as EL3 forwarded them); returns x0-x4.
@@ -17,40 +13,13 @@ pub fn dispatch(regs: &[u64; 8], cpu: usize) -> [u64; 5] {
         defmt::debug!("rmi: unknown function {=u64:#x}", regs[0]);
         return [SMC_UNKNOWN, 0, 0, 0, 0];
     };
-    let mut router = Router { cpu };
-    let result = match command {
-        Command::Version { requested } => return version(requested),
-        Command::Features { index } => Ok(Outputs::one(features(index))),
-        Command::GranuleDelegate { .. } | Command::GranuleUndelegate { .. } => {
-            granule(&mut router, command)
-        }
-        Command::RealmCreate { .. }
-        | Command::RealmActivate { .. }
-        | Command::RealmDestroy { .. } => {
-            match Transport::<RealmProtocol>::call(&mut router, RealmRequest::Rmi(command)) {
-                Ok(RealmReply::Rmi(r)) => r,
-                _ => Err(RmiError::Input),
-            }
-        }
-        // RTT_* and DATA_*: the RTT service answers with the registers
-        // (some failures still return `top`).
-        _ => match Transport::<RttProtocol>::call(&mut router, RttRequest::Rmi(command)) {
-            Ok(RttReply::Regs(regs)) => {
-                defmt::debug!("rmi: {} -> {=[?]:#x}", command, regs);
-                return regs;
-            }
-            _ => Err(RmiError::Input),
-        },
+    let regs = match command {
+        Command::Version { requested } => version(requested),
+        Command::Features { index } => result_regs(Ok(Outputs::one(features(index)))),
+        _ => rmi::call_owner(&mut Router { cpu }, command).unwrap_or([SMC_UNKNOWN, 0, 0, 0, 0]),
     };
-    defmt::debug!("rmi: {} -> {}", command, result);
-    result_regs(result)
-}
-
-fn granule(router: &mut Router, command: Command) -> RmiResult<Outputs> {
-    match Transport::<GranuleProtocol>::call(router, GranuleRequest::Rmi(command)) {
-        Ok(GranuleReply::Rmi(r)) => r,
-        _ => Err(RmiError::Input),
-    }
+    defmt::debug!("rmi: {} -> {=[?]:#x}", command, regs);
+    regs
 }
 
 /// RMI_FEATURES (B4.3.4): feature register 0 for index 0, zero for others.

@@ -42,21 +42,12 @@ pub fn init_gst(heap: Range) {
 /// EL3's GTSI calls.
 pub struct El3;
 
-fn status(r: u64) -> RmmEl3Status {
-    match r as i64 {
-        0 => RmmEl3Status::Ok,
-        -2 => RmmEl3Status::BadAddr,
-        -3 => RmmEl3Status::BadPas,
-        _ => RmmEl3Status::Unknown,
-    }
-}
-
 impl Gtsi for El3 {
     fn delegate(&mut self, pa: u64) -> RmmEl3Status {
-        status(smc([u64::from(GTSI_DELEGATE), pa, 0, 0, 0, 0, 0, 0]).0[0])
+        RmmEl3Status::from_reg(smc([u64::from(GTSI_DELEGATE), pa, 0, 0, 0, 0, 0, 0]).0[0])
     }
     fn undelegate(&mut self, pa: u64) -> RmmEl3Status {
-        status(smc([u64::from(GTSI_UNDELEGATE), pa, 0, 0, 0, 0, 0, 0]).0[0])
+        RmmEl3Status::from_reg(smc([u64::from(GTSI_UNDELEGATE), pa, 0, 0, 0, 0, 0, 0]).0[0])
     }
 }
 

@@ -39,11 +39,7 @@ fn state_of(v: u64) -> GranuleState {
     GranuleState::from_u8((v & STATE_MASK) as u8).unwrap_or(GranuleState::Undelegated)
 }
 
-/// EL3's granule transition service (RMM_GTSI_DELEGATE/UNDELEGATE).
-pub trait Gtsi {
-    fn delegate(&mut self, pa: u64) -> RmmEl3Status;
-    fn undelegate(&mut self, pa: u64) -> RmmEl3Status;
-}
+pub use rampart_ipc::rmm_el3::Gtsi;
 
 pub const MAX_BANKS: usize = 8;
 

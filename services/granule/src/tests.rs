@@ -5,25 +5,14 @@ use rampart_board_host::sim::{Machine, SimPas};
 use rampart_board_host::{DRAM, RMM};
 use std::vec::Vec;
 
-struct El3(Machine);
-
-impl Gtsi for El3 {
-    fn delegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_delegate(pa)
-    }
-    fn undelegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_undelegate(pa)
-    }
-}
-
 fn table() -> Vec<Entry> {
     (0..entries_needed(&[DRAM])).map(|_| Entry::new()).collect()
 }
 
 const G: u64 = 0x4200_0000;
 
-fn service<'t>(gst: &'t Gst<'t>, m: &Machine, cpu: u8) -> GranuleService<'t, El3, Machine> {
-    GranuleService::new(gst, cpu, El3(m.clone()), m.clone())
+fn service<'t>(gst: &'t Gst<'t>, m: &Machine, cpu: u8) -> GranuleService<'t, Machine, Machine> {
+    GranuleService::new(gst, cpu, m.clone(), m.clone())
 }
 
 #[test]

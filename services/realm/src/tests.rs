@@ -1,25 +1,13 @@
 extern crate std;
 
 use super::*;
-use rampart_board_host::sim::{Machine, SimPas};
+use rampart_board_host::sim::{FEATURES, Machine, SimPas};
 use rampart_board_host::{DRAM, RMM};
-use rampart_granule::{Entry, GranuleService, Gst, Gtsi, entries_needed};
-use rampart_ipc::rmm_el3::RmmEl3Status;
+use rampart_granule::{Entry, GranuleService, Gst, entries_needed};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::vec;
 use std::vec::Vec;
-
-struct El3(Machine);
-
-impl Gtsi for El3 {
-    fn delegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_delegate(pa)
-    }
-    fn undelegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_undelegate(pa)
-    }
-}
 
 /// What the fake RTT service saw and answers.
 #[derive(Default)]
@@ -36,7 +24,7 @@ struct Router<'t> {
 
 impl Transport<GranuleProtocol> for Router<'_> {
     fn call(&mut self, r: GranuleRequest) -> Result<GranuleReply, rampart_ipc::IpcError> {
-        Ok(GranuleService::new(self.gst, 0, El3(self.m.clone()), self.m.clone()).handle(r))
+        Ok(GranuleService::new(self.gst, 0, self.m.clone(), self.m.clone()).handle(r))
     }
 }
 
@@ -55,21 +43,6 @@ impl Transport<RttProtocol> for Router<'_> {
         })
     }
 }
-
-const FEATURES: FeatureRegister0 = FeatureRegister0 {
-    s2sz: 48,
-    lpa2: false,
-    sve_en: false,
-    sve_vl: 0,
-    num_bps: 5,
-    num_wps: 3,
-    pmu_en: false,
-    pmu_num_ctrs: 0,
-    hash_sha_256: true,
-    hash_sha_512: true,
-    gicv3_num_lrs: 3,
-    max_recs_order: 0,
-};
 
 const RD: u64 = 0x4200_0000;
 const RTT: u64 = 0x4201_0000; // 64 KB aligned: fits up to 16 tables

@@ -4,13 +4,12 @@
 //! fake GPC, EL3 GTSI). [`Rmm::rmi`] is the dispatcher: an SMC's
 //! registers in, the RMI result registers out.
 
-use rampart_board_host::sim::Machine;
+use rampart_board_host::sim::{FEATURES, Machine};
 use rampart_board_host::{DRAM, RMM};
-use rampart_granule::{Entry, GranuleService, Gst, Gtsi, entries_needed};
+use rampart_granule::{Entry, GranuleService, Gst, entries_needed};
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, GranuleState};
 use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
-use rampart_ipc::rmi::{Command, FeatureRegister0, RmiError, result_regs};
-use rampart_ipc::rmm_el3::RmmEl3Status;
+use rampart_ipc::rmi::{self, Command};
 use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
 use rampart_ipc::smccc::SMC_UNKNOWN;
 use rampart_ipc::{IpcError, Server, Transport};
@@ -19,33 +18,6 @@ use rampart_realm_svc::vmid::VmidSet;
 use rampart_rtt::{RttService, S2Tlb};
 
 pub use rampart_board_host::sim;
-
-/// What the simulated CPU offers realms.
-pub const FEATURES: FeatureRegister0 = FeatureRegister0 {
-    s2sz: 48,
-    lpa2: false,
-    sve_en: false,
-    sve_vl: 0,
-    num_bps: 5,
-    num_wps: 3,
-    pmu_en: false,
-    pmu_num_ctrs: 0,
-    hash_sha_256: true,
-    hash_sha_512: true,
-    gicv3_num_lrs: 3,
-    max_recs_order: 0,
-};
-
-struct El3(Machine);
-
-impl Gtsi for El3 {
-    fn delegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_delegate(pa)
-    }
-    fn undelegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_undelegate(pa)
-    }
-}
 
 /// Counts stage-2 invalidations (the simulated machine has no TLB).
 #[derive(Clone, Copy, Default)]
@@ -78,10 +50,7 @@ struct Router<'t> {
 
 impl Transport<GranuleProtocol> for Router<'_> {
     fn call(&mut self, r: GranuleRequest) -> Result<GranuleReply, IpcError> {
-        Ok(
-            GranuleService::new(self.gst, 0, El3(self.machine.clone()), self.machine.clone())
-                .handle(r),
-        )
+        Ok(GranuleService::new(self.gst, 0, self.machine.clone(), self.machine.clone()).handle(r))
     }
 }
 
@@ -124,36 +93,8 @@ impl Rmm {
         let Some(command) = Command::decode(&regs) else {
             return [SMC_UNKNOWN, 0, 0, 0, 0];
         };
-        self.with_router(|mut router, _| {
-            let result = match command {
-                Command::Version { .. } | Command::Features { .. } => {
-                    return [SMC_UNKNOWN, 0, 0, 0, 0];
-                }
-                Command::GranuleDelegate { .. } | Command::GranuleUndelegate { .. } => {
-                    match Transport::<GranuleProtocol>::call(
-                        &mut router,
-                        GranuleRequest::Rmi(command),
-                    ) {
-                        Ok(GranuleReply::Rmi(r)) => r,
-                        _ => Err(RmiError::Input),
-                    }
-                }
-                Command::RealmCreate { .. }
-                | Command::RealmActivate { .. }
-                | Command::RealmDestroy { .. } => {
-                    match Transport::<RealmProtocol>::call(&mut router, RealmRequest::Rmi(command))
-                    {
-                        Ok(RealmReply::Rmi(r)) => r,
-                        _ => Err(RmiError::Input),
-                    }
-                }
-                _ => match Transport::<RttProtocol>::call(&mut router, RttRequest::Rmi(command)) {
-                    Ok(RttReply::Regs(regs)) => return regs,
-                    _ => Err(RmiError::Input),
-                },
-            };
-            result_regs(result)
-        })
+        self.with_router(|mut router, _| rmi::call_owner(&mut router, command))
+            .unwrap_or([SMC_UNKNOWN, 0, 0, 0, 0])
     }
 
     /// Convenience: an RMI call by FID and arguments.

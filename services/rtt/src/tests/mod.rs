@@ -22,10 +22,9 @@ use super::s2tt::{RMI_ASSIGNED, RMI_TABLE, RMI_UNASSIGNED};
 use super::*;
 use rampart_board_host::sim::Machine;
 use rampart_board_host::{DRAM, RMM};
-use rampart_granule::{Entry, GranuleService, Gst, Gtsi, entries_needed};
+use rampart_granule::{Entry, GranuleService, Gst, entries_needed};
 use rampart_ipc::granule::GranuleError;
 use rampart_ipc::realm::HashAlgo;
-use rampart_ipc::rmm_el3::RmmEl3Status;
 use rampart_ipc::{Direct, IpcError, Passing, decode, encode};
 use std::boxed::Box;
 use std::cell::RefCell;
@@ -53,17 +52,6 @@ pub const NS_ATTRS: u64 = (0b001 << 2) | s2tt::S2AP_RW;
 /// Some NS memory (the RMM never touches it).
 pub const NS_PA: u64 = 0x8_0000_0000;
 
-struct El3(Machine);
-
-impl Gtsi for El3 {
-    fn delegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_delegate(pa)
-    }
-    fn undelegate(&mut self, pa: u64) -> RmmEl3Status {
-        self.0.gtsi_undelegate(pa)
-    }
-}
-
 /// The realm service, faked: realm parameters by RD, and a record of
 /// every measurement asked for.
 #[derive(Default)]
@@ -75,7 +63,7 @@ pub struct FakeRealm {
 }
 
 pub struct Router {
-    granule: GranuleService<'static, El3, Machine>,
+    granule: GranuleService<'static, Machine, Machine>,
     realm: Rc<RefCell<FakeRealm>>,
 }
 
@@ -140,7 +128,7 @@ pub struct Fx {
     pub svc: RttService<Router, Machine, TlbLog>,
     /// The test's own view of the granule service (CPU 0, like the RTT
     /// service's), to delegate, set states and query.
-    gs: GranuleService<'static, El3, Machine>,
+    gs: GranuleService<'static, Machine, Machine>,
     pub realm: Rc<RefCell<FakeRealm>>,
     pub tlb: TlbLog,
     next: u64,
@@ -170,12 +158,12 @@ impl Fx {
         let realm = Rc::new(RefCell::new(FakeRealm::default()));
         let tlb = TlbLog::default();
         let router = Router {
-            granule: GranuleService::new(gst, 0, El3(m.clone()), m.clone()),
+            granule: GranuleService::new(gst, 0, m.clone(), m.clone()),
             realm: realm.clone(),
         };
         let mut fx = Fx {
             svc: RttService::new(router, m.clone(), tlb.clone()),
-            gs: GranuleService::new(gst, 0, El3(m.clone()), m.clone()),
+            gs: GranuleService::new(gst, 0, m.clone(), m.clone()),
             m,
             realm,
             tlb,

@@ -15,6 +15,7 @@ pub mod gpt;
 pub mod granule;
 pub mod lease;
 pub mod realm;
+pub mod rec;
 pub mod rec_abi;
 pub mod rmi;
 pub mod rmm_el3;

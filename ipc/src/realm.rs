@@ -35,6 +35,8 @@ pub struct RealmInfo {
     pub rtt_base: u64,
     pub hash: HashAlgo,
     pub vmid: u16,
+    /// RECs created so far (the next REC's index).
+    pub rec_count: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +57,32 @@ pub enum RealmRequest {
     /// Extends the RIM by an RTT_INIT_RIPAS of `[base, top)`
     /// (RmmMeasurementDescriptorRipas). Caller holds the RD.
     MeasureRipas { rd: u64, base: u64, top: u64 },
+    /// Extends the RIM by a REC_CREATE of a runnable REC
+    /// (RmmMeasurementDescriptorRec over the measured RmiRecParams fields).
+    /// Caller holds the RD.
+    MeasureRec {
+        rd: u64,
+        flags: u64,
+        pc: u64,
+        gprs: [u64; 8],
+    },
+    /// Counts a new REC (the next REC index). Caller holds the RD.
+    AddRec { rd: u64 },
+    /// A REC asked for PSCI SYSTEM_OFF or SYSTEM_RESET: the realm becomes
+    /// SYSTEM_OFF. Takes the RD lock itself (the caller holds nothing).
+    SystemOff { rd: u64 },
+    /// RSI_MEASUREMENT_READ of slot `index` (0 RIM, 1-4 REM); takes the RD lock.
+    ReadMeasurement { rd: u64, index: u8 },
+    /// RSI_MEASUREMENT_EXTEND of REM `index` (1-4) by the first `size`
+    /// bytes of `data`; takes the RD lock.
+    ExtendMeasurement {
+        rd: u64,
+        index: u8,
+        size: u8,
+        data: [u64; 8],
+    },
+    /// The Realm Personalization Value (fixed at REALM_CREATE).
+    Rpv { rd: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +90,8 @@ pub enum RealmRequest {
 pub enum RealmReply {
     Done,
     Info(RealmInfo),
+    /// A measurement or the RPV: 64 bytes as little-endian words.
+    Bytes64([u64; 8]),
     Rmi(RmiResult<Outputs>),
     /// The RD is not a live realm descriptor, or a lease failed.
     Failed,
@@ -109,9 +139,27 @@ mod tests {
                     rtt_base: 0x4000_0000,
                     hash,
                     vmid: u16::MAX,
+                    rec_count: u32::MAX,
                 }));
             }
         }
+        round_trip(&RealmRequest::MeasureRec {
+            rd: 1,
+            flags: 1,
+            pc: u64::MAX,
+            gprs: [u64::MAX; 8],
+        });
+        round_trip(&RealmRequest::AddRec { rd: 1 });
+        round_trip(&RealmRequest::SystemOff { rd: 1 });
+        round_trip(&RealmRequest::ReadMeasurement { rd: 1, index: 4 });
+        round_trip(&RealmRequest::ExtendMeasurement {
+            rd: 1,
+            index: 1,
+            size: 64,
+            data: [u64::MAX; 8],
+        });
+        round_trip(&RealmRequest::Rpv { rd: 1 });
+        round_trip(&RealmReply::Bytes64([u64::MAX; 8]));
         round_trip(&RealmReply::Done);
         round_trip(&RealmReply::Failed);
         round_trip(&RealmReply::Rmi(Err(RmiError::Realm(0))));

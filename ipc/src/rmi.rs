@@ -204,6 +204,32 @@ pub enum Command {
         base: u64,
         top: u64,
     },
+    RttSetRipas {
+        rd: u64,
+        rec: u64,
+        base: u64,
+        top: u64,
+    },
+    RecCreate {
+        rd: u64,
+        rec: u64,
+        params: u64,
+    },
+    RecDestroy {
+        rec: u64,
+    },
+    RecEnter {
+        rec: u64,
+        run: u64,
+    },
+    RecAuxCount {
+        rd: u64,
+    },
+    PsciComplete {
+        calling: u64,
+        target: u64,
+        status: u64,
+    },
 }
 
 impl Command {
@@ -274,6 +300,28 @@ impl Command {
                 base: x[2],
                 top: x[3],
             },
+            RTT_SET_RIPAS => Command::RttSetRipas {
+                rd: x[1],
+                rec: x[2],
+                base: x[3],
+                top: x[4],
+            },
+            REC_CREATE => Command::RecCreate {
+                rd: x[1],
+                rec: x[2],
+                params: x[3],
+            },
+            REC_DESTROY => Command::RecDestroy { rec: x[1] },
+            REC_ENTER => Command::RecEnter {
+                rec: x[1],
+                run: x[2],
+            },
+            REC_AUX_COUNT => Command::RecAuxCount { rd: x[1] },
+            PSCI_COMPLETE => Command::PsciComplete {
+                calling: x[1],
+                target: x[2],
+                status: x[3],
+            },
             _ => return None,
         })
     }
@@ -281,22 +329,38 @@ impl Command {
 
 /// Sends a command to the service that owns the object it acts on and
 /// returns X0-X4: GRANULE_* to the granule service, REALM_* to the realm
-/// service, RTT_* and DATA_* to the RTT service. None for the commands the
-/// dispatcher answers itself (VERSION, FEATURES). A transport failure is
-/// RMI_ERROR_INPUT: the command did not happen.
+/// service, REC_*, PSCI_COMPLETE and RTT_SET_RIPAS (which completes a
+/// REC's request) to the REC service, other RTT_* and DATA_* to the RTT
+/// service. None for the commands the dispatcher answers itself (VERSION,
+/// FEATURES) and for REC_ENTER, which runs the kernel's REC loop. A
+/// transport failure is RMI_ERROR_INPUT: the command did not happen.
 pub fn call_owner<R>(router: &mut R, command: Command) -> Option<[u64; 5]>
 where
     R: crate::Transport<crate::granule::GranuleProtocol>
         + crate::Transport<crate::realm::RealmProtocol>
-        + crate::Transport<crate::rtt::RttProtocol>,
+        + crate::Transport<crate::rtt::RttProtocol>
+        + crate::Transport<crate::rec::RecProtocol>,
 {
     use crate::Transport;
     use crate::granule::{GranuleProtocol, GranuleReply, GranuleRequest};
     use crate::realm::{RealmProtocol, RealmReply, RealmRequest};
+    use crate::rec::{RecProtocol, RecReply, RecRequest};
     use crate::rtt::{RttProtocol, RttReply, RttRequest};
     let input = result_regs(Err(RmiError::Input));
     Some(match command {
-        Command::Version { .. } | Command::Features { .. } => return None,
+        Command::Version { .. } | Command::Features { .. } | Command::RecEnter { .. } => {
+            return None;
+        }
+        Command::RecCreate { .. }
+        | Command::RecDestroy { .. }
+        | Command::RecAuxCount { .. }
+        | Command::PsciComplete { .. }
+        | Command::RttSetRipas { .. } => {
+            match Transport::<RecProtocol>::call(router, RecRequest::Rmi(command)) {
+                Ok(RecReply::Rmi(r)) => result_regs(r),
+                _ => input,
+            }
+        }
         Command::GranuleDelegate { .. } | Command::GranuleUndelegate { .. } => {
             match Transport::<GranuleProtocol>::call(router, GranuleRequest::Rmi(command)) {
                 Ok(GranuleReply::Rmi(r)) => result_regs(r),
@@ -383,6 +447,12 @@ mod tests {
             RTT_MAP_UNPROTECTED,
             RTT_UNMAP_UNPROTECTED,
             RTT_INIT_RIPAS,
+            RTT_SET_RIPAS,
+            REC_CREATE,
+            REC_DESTROY,
+            REC_ENTER,
+            REC_AUX_COUNT,
+            PSCI_COMPLETE,
         ];
         for fid in fids {
             let cmd = Command::decode(&[u64::from(fid), 1, 2, 3, 4, 5, 6, 7]).expect("decodes");
@@ -404,7 +474,6 @@ mod tests {
             0xc400_0163,
             0xc400_016a,
             0xc400_018f,
-            REC_ENTER,
         ] {
             assert_eq!(
                 Command::decode(&[u64::from(unknown), 0, 0, 0, 0, 0, 0, 0]),

@@ -9,5 +9,6 @@ pub mod pagetable;
 #[cfg(feature = "firmware")]
 pub mod pl011;
 pub mod psci;
+pub mod rec_loop;
 #[cfg(feature = "firmware")]
 pub mod trace;

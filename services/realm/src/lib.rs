@@ -7,7 +7,7 @@
 //! access); this service alone reads and writes them. Layout:
 //! `0x00 state, 0x01 s2sz, 0x02 rtt_level_start, 0x03 rtt_num_start,
 //! 0x04 hash, 0x05 lpa2, 0x06 vmid (u16), 0x08 rtt_base, 0x10 RIM[64],
-//! 0x50 RPV[64]`.
+//! 0x50 RPV[64], 0x90 rec_count (u32), 0x100 REM[4][64]`.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -36,7 +36,12 @@ pub struct Rd {
     pub lpa2: bool,
     pub rim: Measurement,
     pub rpv: [u8; 64],
+    /// REM[0..3] (RSI measurement slots 1-4).
+    pub rems: [Measurement; 4],
 }
+
+const REC_COUNT: usize = 0x90;
+const REMS: usize = 0x100;
 
 impl Rd {
     fn load(g: &Granule) -> Option<Self> {
@@ -56,6 +61,16 @@ impl Rd {
         rim.copy_from_slice(&b[0x10..0x50]);
         let mut rpv = [0u8; 64];
         rpv.copy_from_slice(&b[0x50..0x90]);
+        let mut rems = [[0u8; 64]; 4];
+        for (i, rem) in rems.iter_mut().enumerate() {
+            rem.copy_from_slice(&b[REMS + 64 * i..REMS + 64 * (i + 1)]);
+        }
+        let rec_count = u32::from_le_bytes([
+            b[REC_COUNT],
+            b[REC_COUNT + 1],
+            b[REC_COUNT + 2],
+            b[REC_COUNT + 3],
+        ]);
         Some(Self {
             info: RealmInfo {
                 state,
@@ -65,10 +80,12 @@ impl Rd {
                 rtt_base: g.u64_at(8),
                 hash,
                 vmid: u16::from_le_bytes([b[6], b[7]]),
+                rec_count,
             },
             lpa2: b[5] != 0,
             rim,
             rpv,
+            rems,
         })
     }
 
@@ -84,6 +101,10 @@ impl Rd {
         b[8..16].copy_from_slice(&self.info.rtt_base.to_le_bytes());
         b[0x10..0x50].copy_from_slice(&self.rim);
         b[0x50..0x90].copy_from_slice(&self.rpv);
+        b[REC_COUNT..REC_COUNT + 4].copy_from_slice(&self.info.rec_count.to_le_bytes());
+        for (i, rem) in self.rems.iter().enumerate() {
+            b[REMS + 64 * i..REMS + 64 * (i + 1)].copy_from_slice(rem);
+        }
     }
 }
 
@@ -216,10 +237,12 @@ where
                 rtt_base: p.rtt_base,
                 hash,
                 vmid: p.vmid,
+                rec_count: 0,
             },
             lpa2: p.flags & FLAG_LPA2 != 0,
             rim: measure::rim_init(hash, p),
             rpv: p.rpv,
+            rems: [[0; 64]; 4],
         };
         let init = RttRequest::InitRoots {
             rtt_base: p.rtt_base,
@@ -347,6 +370,45 @@ where
         }
     }
 
+    /// Loads the RD, lets `f` change it and stores it back; Failed when
+    /// the lease fails or `f` refuses.
+    fn update(&mut self, rd: u64, f: impl FnOnce(&mut Rd) -> bool) -> RealmReply {
+        let Some(mut value) = self.load(rd) else {
+            return RealmReply::Failed;
+        };
+        if f(&mut value) && self.store(rd, &value) {
+            RealmReply::Done
+        } else {
+            RealmReply::Failed
+        }
+    }
+
+    /// The same as [`Self::update`] for a caller that holds no lock: the
+    /// RD lock is taken around it (RSI calls from a running REC; the RD
+    /// cannot go away while the REC exists).
+    fn update_locked(&mut self, rd: u64, f: impl FnOnce(&mut Rd) -> bool) -> RealmReply {
+        if !self.lock(rd, GranuleState::Rd) {
+            return RealmReply::Failed;
+        }
+        let reply = self.update(rd, f);
+        self.unlock(rd);
+        reply
+    }
+
+    fn read_measurement(&mut self, rd: u64, index: u8) -> RealmReply {
+        if !self.lock(rd, GranuleState::Rd) {
+            return RealmReply::Failed;
+        }
+        let value = self.load(rd);
+        self.unlock(rd);
+        let bytes = match (value, index) {
+            (Some(v), 0) => v.rim,
+            (Some(v), 1..=4) => v.rems[usize::from(index) - 1],
+            _ => return RealmReply::Failed,
+        };
+        RealmReply::Bytes64(words(&bytes))
+    }
+
     /// The RD as stored (for tests and for the attestation service later).
     pub fn read(&mut self, rd: u64) -> Option<Rd> {
         self.load(rd)
@@ -376,8 +438,55 @@ where
                 measure_content,
             } => self.measure_data(rd, data, ipa, measure_content),
             RealmRequest::MeasureRipas { rd, base, top } => self.measure_ripas(rd, base, top),
+            RealmRequest::MeasureRec {
+                rd,
+                flags,
+                pc,
+                gprs,
+            } => self.update(rd, |v| {
+                v.rim = measure::extend_rec(v.info.hash, &v.rim, flags, pc, &gprs);
+                true
+            }),
+            RealmRequest::AddRec { rd } => self.update(rd, |v| {
+                v.info.rec_count = v.info.rec_count.saturating_add(1);
+                true
+            }),
+            RealmRequest::SystemOff { rd } => self.update_locked(rd, |v| {
+                v.info.state = RealmState::SystemOff;
+                true
+            }),
+            RealmRequest::ReadMeasurement { rd, index } => self.read_measurement(rd, index),
+            RealmRequest::ExtendMeasurement {
+                rd,
+                index,
+                size,
+                data,
+            } => self.update_locked(rd, |v| {
+                let (i, size) = (usize::from(index), usize::from(size));
+                if !(1..=4).contains(&i) || size > 64 {
+                    return false;
+                }
+                let mut bytes = [0u8; 64];
+                for (chunk, word) in bytes.chunks_exact_mut(8).zip(data) {
+                    chunk.copy_from_slice(&word.to_le_bytes());
+                }
+                v.rems[i - 1] = measure::extend_rem(v.info.hash, &v.rems[i - 1], &bytes[..size]);
+                true
+            }),
+            RealmRequest::Rpv { rd } => self
+                .load(rd)
+                .map_or(RealmReply::Failed, |v| RealmReply::Bytes64(words(&v.rpv))),
         }
     }
+}
+
+/// 64 bytes as little-endian words.
+fn words(bytes: &[u8; 64]) -> [u64; 8] {
+    let mut out = [0u64; 8];
+    for (w, chunk) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+        *w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    }
+    out
 }
 
 #[cfg(test)]

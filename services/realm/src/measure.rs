@@ -22,6 +22,7 @@ pub fn hash(algo: HashAlgo, data: &[u8]) -> Measurement {
 
 const DESC_SIZE: usize = 0x100;
 const DESC_DATA: u8 = 0;
+const DESC_REC: u8 = 1;
 const DESC_RIPAS: u8 = 2;
 
 fn descriptor(kind: u8, rim: &Measurement) -> [u8; DESC_SIZE] {
@@ -63,6 +64,54 @@ pub fn extend_data(
     hash(algo, &d)
 }
 
+/// RmmMeasurementDescriptorRec: REC_CREATE's extension for a runnable
+/// REC. `content` hashes a 4 KB RmiRecParams holding only flags, pc and
+/// the 8 GPRs (MPIDR and the auxiliary granules are not measured).
+pub fn extend_rec(
+    algo: HashAlgo,
+    rim: &Measurement,
+    flags: u64,
+    pc: u64,
+    gprs: &[u64; 8],
+) -> Measurement {
+    use rampart_ipc::rec_abi::params;
+    let mut p = [0u8; 4096];
+    p[params::FLAGS..params::FLAGS + 8].copy_from_slice(&flags.to_le_bytes());
+    p[params::PC..params::PC + 8].copy_from_slice(&pc.to_le_bytes());
+    for (i, r) in gprs.iter().enumerate() {
+        let o = params::GPRS + 8 * i;
+        p[o..o + 8].copy_from_slice(&r.to_le_bytes());
+    }
+    let mut d = descriptor(DESC_REC, rim);
+    d[0x50..0x90].copy_from_slice(&hash(algo, &p)[..0x40]);
+    hash(algo, &d)
+}
+
+/// RSI_MEASUREMENT_EXTEND (B5.3.6): REM = H(REM || data), where REM is the
+/// algorithm's digest length (32 bytes for SHA-256) of the slot.
+pub fn extend_rem(algo: HashAlgo, rem: &Measurement, data: &[u8]) -> Measurement {
+    let len = match algo {
+        HashAlgo::Sha256 => 32,
+        HashAlgo::Sha512 => 64,
+    };
+    let mut out = [0u8; 64];
+    match algo {
+        HashAlgo::Sha256 => {
+            let mut h = Sha256::new();
+            h.update(&rem[..len]);
+            h.update(data);
+            out[..32].copy_from_slice(h.finalize().as_slice());
+        }
+        HashAlgo::Sha512 => {
+            let mut h = Sha512::new();
+            h.update(&rem[..len]);
+            h.update(data);
+            out.copy_from_slice(h.finalize().as_slice());
+        }
+    }
+    out
+}
+
 /// RmmMeasurementDescriptorRipas: RTT_INIT_RIPAS's extension per entry.
 pub fn extend_ripas(algo: HashAlgo, rim: &Measurement, base: u64, top: u64) -> Measurement {
     let mut d = descriptor(DESC_RIPAS, rim);
@@ -82,6 +131,36 @@ mod tests {
         assert_eq!(m[32..], [0u8; 32]);
         let m = hash(HashAlgo::Sha512, b"abc");
         assert_eq!(m[..4], [0xdd, 0xaf, 0x35, 0xa1]);
+    }
+
+    #[test]
+    fn rec_descriptor_and_rem_extension() {
+        let rim = [3u8; 64];
+        let gprs = [1, 2, 3, 4, 5, 6, 7, 8];
+        let mut p = [0u8; 4096];
+        p[0] = 1;
+        p[0x200..0x208].copy_from_slice(&0x8000u64.to_le_bytes());
+        for (i, r) in gprs.iter().enumerate() {
+            p[0x300 + 8 * i..0x308 + 8 * i].copy_from_slice(&u64::to_le_bytes(*r));
+        }
+        let mut d = descriptor(DESC_REC, &rim);
+        d[0x50..0x90].copy_from_slice(&hash(HashAlgo::Sha256, &p)[..64]);
+        assert_eq!(d[0], 1);
+        assert_eq!(
+            extend_rec(HashAlgo::Sha256, &rim, 1, 0x8000, &gprs),
+            hash(HashAlgo::Sha256, &d)
+        );
+        // SHA-256 REM: H(first 32 bytes of REM || data).
+        let mut both = [0u8; 35];
+        both[32..].copy_from_slice(b"abc");
+        let rem = extend_rem(HashAlgo::Sha256, &[0; 64], b"abc");
+        assert_eq!(rem, hash(HashAlgo::Sha256, &both));
+        let mut both = [0u8; 64 + 3];
+        both[64..].copy_from_slice(b"abc");
+        assert_eq!(
+            extend_rem(HashAlgo::Sha512, &[0; 64], b"abc"),
+            hash(HashAlgo::Sha512, &both)
+        );
     }
 
     #[test]

@@ -37,9 +37,10 @@ impl Transport<RttProtocol> for Router<'_> {
                 RttReply::Done
             }
             RttRequest::RootsUnused { .. } => RttReply::Unused(rtt.roots_unused),
-            RttRequest::Rmi(_) => {
+            RttRequest::Rmi(_) | RttRequest::SetRipas { .. } => {
                 RttReply::Regs(rampart_ipc::rmi::result_regs(Err(RmiError::Input)))
             }
+            RttRequest::Lookup { .. } | RttRequest::RipasRun { .. } => RttReply::Failed,
         })
     }
 }
@@ -142,7 +143,8 @@ fn create_builds_the_rd_and_measures_the_params() {
             rtt_num_start: 2,
             rtt_base: RTT,
             hash: HashAlgo::Sha256,
-            vmid: 7
+            vmid: 7,
+            rec_count: 0,
         }
     );
     assert_eq!(rd.rpv, [0x5a; 64]);

@@ -43,7 +43,7 @@ use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, Granul
 use rampart_ipc::lease::{GRANULE_SIZE, Granule, Leases};
 use rampart_ipc::realm::{RealmInfo, RealmProtocol, RealmReply, RealmRequest, RealmState};
 use rampart_ipc::rmi::{Command, Outputs, RmiError, RmiResult};
-use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
+use rampart_ipc::rtt::{Lookup, RttProtocol, RttReply, RttRequest};
 use rampart_ipc::{Server, Transport};
 use s2tt::{ENTRIES, PAGE_LEVEL, Ripas, Rtte, is_aligned, map_size};
 
@@ -295,6 +295,7 @@ where
             rtt_base,
             hash: rampart_ipc::realm::HashAlgo::Sha256,
             vmid: 0,
+            rec_count: 0,
         };
         if !config_ok(&info) {
             return false;
@@ -837,6 +838,198 @@ where
         Ok(Outputs::two(data, top))
     }
 
+    // ---- realm-side queries (RSI calls and realm aborts) -------------------
+
+    /// What backs Protected IPA `ipa` (granule aligned): the PA when it is
+    /// ASSIGNED with RIPAS RAM, else the entry's RIPAS. With `pin` the
+    /// DATA granule stays locked for the caller. None: not a live realm,
+    /// or `ipa` unaligned or not Protected.
+    pub fn lookup(&mut self, rd: u64, ipa: u64, pin: bool) -> Option<Lookup> {
+        let found = self.lookup_locked(rd, ipa, pin);
+        self.release_all();
+        found.ok()
+    }
+
+    fn lookup_locked(&mut self, rd: u64, ipa: u64, pin: bool) -> Step<Lookup> {
+        let realm = self.open_realm(rd)?;
+        if !ipa.is_multiple_of(GRANULE) || !realm.protected(ipa) {
+            return input();
+        }
+        let walk = self.walk(&realm, ipa, PAGE_LEVEL)?;
+        let (pa, ripas) = match walk.entry {
+            Rtte::Assigned {
+                pa,
+                ripas: Ripas::Ram,
+            } => (Some(pa + (ipa & (map_size(walk.level) - 1))), Ripas::Ram),
+            Rtte::Assigned { ripas, .. } | Rtte::Unassigned(ripas) => (None, ripas),
+            _ => (None, Ripas::Empty),
+        };
+        if let (true, Some(data)) = (pin, pa) {
+            // RD, RTT, then DATA: the lock order. The pin outlives the
+            // command, so it is not tracked for release.
+            self.lock(data, GranuleState::Data).map_err(|_| fault())?;
+            self.held_count -= 1;
+        }
+        Ok(Lookup {
+            pa,
+            ripas: ripas as u8,
+            level: walk.level,
+        })
+    }
+
+    /// RSI_IPA_STATE_GET's scan (B5.3.?): from `base` (granule aligned,
+    /// Protected), the RIPAS of the entry there and the end of the run of
+    /// entries with the same RIPAS in its table, capped at `end`. An
+    /// ASSIGNED entry reports its RIPAS like an UNASSIGNED one.
+    pub fn ripas_run(&mut self, rd: u64, base: u64, end: u64) -> Option<(u64, u8)> {
+        let found = self.ripas_run_locked(rd, base, end);
+        self.release_all();
+        found.ok()
+    }
+
+    fn ripas_run_locked(&mut self, rd: u64, base: u64, end: u64) -> Step<(u64, u8)> {
+        let realm = self.open_realm(rd)?;
+        let walk = self.walk(&realm, base, PAGE_LEVEL)?;
+        let level = walk.level;
+        let size = map_size(level);
+        let start = base & !(size - 1);
+        let ripas_of = |desc: u64| match Rtte::decode(desc, level) {
+            Rtte::Assigned { ripas, .. } | Rtte::Unassigned(ripas) => Some(ripas),
+            _ => None,
+        };
+        let (count, ripas) = self
+            .leases
+            .with_realm(walk.rtt, |g| {
+                let Some(first) = ripas_of(g.0[walk.index]) else {
+                    return (0, Ripas::Empty);
+                };
+                let mut count = 0u64;
+                for &desc in &g.0[walk.index..] {
+                    if ripas_of(desc) != Some(first) {
+                        break;
+                    }
+                    count += 1;
+                    if start + count * size >= end {
+                        break;
+                    }
+                }
+                (count, first)
+            })
+            .map_err(|_| fault())?;
+        if count == 0 {
+            return input();
+        }
+        Ok(((start + count * size).min(end), ripas as u8))
+    }
+
+    /// RMI_RTT_SET_RIPAS's table update (B4.3.19; TF-RMM's order): the
+    /// walk to level 3 must end at an entry aligned to its level (else
+    /// (RMI_ERROR_RTT, level)); then each whole entry below `top` changes
+    /// RIPAS — RAM: UNASSIGNED EMPTY and ASSIGNED EMPTY become RAM,
+    /// DESTROYED ones only with `change_destroyed`; EMPTY: UNASSIGNED RAM
+    /// and ASSIGNED RAM (its mapping leaving the TLB) become EMPTY,
+    /// DESTROYED only with `change_destroyed`. The scan stops at the first
+    /// entry that may not change; no progress is (RMI_ERROR_RTT, level).
+    /// X1 = how far it got. The caller holds the RD and the REC.
+    pub fn set_ripas(
+        &mut self,
+        rd: u64,
+        base: u64,
+        top: u64,
+        ripas: u8,
+        change_destroyed: bool,
+    ) -> [u64; 5] {
+        let step = self.set_ripas_held(rd, base, top, ripas, change_destroyed);
+        self.release_all();
+        match step {
+            Ok(out) => rampart_ipc::rmi::result_regs(Ok(out)),
+            Err(stop) => rampart_ipc::rmi::result_regs(Err(stop.error)),
+        }
+    }
+
+    fn set_ripas_held(
+        &mut self,
+        rd: u64,
+        base: u64,
+        top: u64,
+        ripas: u8,
+        change_destroyed: bool,
+    ) -> Step<Outputs> {
+        let info = match Transport::<RealmProtocol>::call(&mut self.ipc, RealmRequest::Info { rd })
+        {
+            Ok(RealmReply::Info(info)) if config_ok(&info) => info,
+            _ => return Err(fault()),
+        };
+        let realm = Realm { rd, info };
+        let to_ram = match ripas {
+            0 => false,
+            1 => true,
+            _ => return input(),
+        };
+        if !base.is_multiple_of(GRANULE) || !realm.protected(base) {
+            return input();
+        }
+        let walk = self.walk(&realm, base, PAGE_LEVEL)?;
+        let level = walk.level;
+        if !is_aligned(base, level) {
+            return Err(RmiError::Rtt(level as u8).into());
+        }
+        let size = map_size(level);
+        let first = walk.index;
+        let mut changed_valid = [false; ENTRIES];
+        let count = self
+            .leases
+            .with_realm(walk.rtt, |g| {
+                let mut n = 0usize;
+                for (i, desc) in g.0[first..].iter_mut().enumerate() {
+                    if base + (i as u64 + 1) * size > top {
+                        break;
+                    }
+                    let entry = Rtte::decode(*desc, level);
+                    let next = match (entry, to_ram) {
+                        (Rtte::Unassigned(Ripas::Ram), true)
+                        | (Rtte::Unassigned(Ripas::Empty), false)
+                        | (Rtte::Assigned { ripas: Ripas::Ram, .. }, true)
+                        | (Rtte::Assigned { ripas: Ripas::Empty, .. }, false) => entry,
+                        (Rtte::Unassigned(Ripas::Destroyed), _) if !change_destroyed => break,
+                        (Rtte::Assigned { ripas: Ripas::Destroyed, .. }, _) if !change_destroyed => {
+                            break;
+                        }
+                        (Rtte::Unassigned(_), true) => Rtte::Unassigned(Ripas::Ram),
+                        (Rtte::Unassigned(_), false) => Rtte::Unassigned(Ripas::Empty),
+                        (Rtte::Assigned { pa, .. }, true) => Rtte::Assigned {
+                            pa,
+                            ripas: Ripas::Ram,
+                        },
+                        (Rtte::Assigned { pa, .. }, false) => Rtte::Assigned {
+                            pa,
+                            ripas: Ripas::Empty,
+                        },
+                        _ => break,
+                    };
+                    changed_valid[first + i] = entry.is_valid() && !next.is_valid();
+                    *desc = next.encode(level);
+                    n += 1;
+                }
+                n
+            })
+            .map_err(|_| fault())?;
+        if count == 0 {
+            return Err(RmiError::Rtt(level as u8).into());
+        }
+        for i in 0..count {
+            if changed_valid[first + i] {
+                let ipa = base + i as u64 * size;
+                if level == PAGE_LEVEL {
+                    self.tlb.invalidate_ipa(realm.info.vmid, ipa, level as u8);
+                } else {
+                    self.tlb.invalidate_block(realm.info.vmid, ipa, size);
+                }
+            }
+        }
+        Ok(Outputs::one(base + count as u64 * size))
+    }
+
     // ---- walking -----------------------------------------------------------
 
     /// Locks the RD and reads its realm's parameters (rd_align, rd_bound,
@@ -1027,6 +1220,19 @@ where
                     RttReply::Failed
                 }
             }
+            RttRequest::Lookup { rd, ipa, pin } => self
+                .lookup(rd, ipa, pin)
+                .map_or(RttReply::Failed, RttReply::Lookup),
+            RttRequest::RipasRun { rd, base, end } => self
+                .ripas_run(rd, base, end)
+                .map_or(RttReply::Failed, |(top, ripas)| RttReply::Ripas { top, ripas }),
+            RttRequest::SetRipas {
+                rd,
+                base,
+                top,
+                ripas,
+                change_destroyed,
+            } => RttReply::Regs(self.set_ripas(rd, base, top, ripas, change_destroyed)),
         }
     }
 }

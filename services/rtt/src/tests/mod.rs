@@ -91,6 +91,7 @@ impl Transport<RealmProtocol> for Router {
                 }
             }
             RealmRequest::Rmi(_) => RealmReply::Rmi(Err(RmiError::Input)),
+            _ => RealmReply::Failed,
         };
         decode(&encode(&reply)?)
     }
@@ -207,6 +208,7 @@ impl Fx {
                 rtt_base: roots,
                 hash: HashAlgo::Sha256,
                 vmid,
+                rec_count: 0,
             },
         );
         (rd, roots)

@@ -49,7 +49,8 @@ global_asm!(
     cpu_id_error = const BootError::CpuIdOutOfRange as i64,
 );
 
-// R-EL2 vectors. The one exception the RMM expects is an abort inside the
+// R-EL2 vectors. Exceptions from a running realm (lower EL, AArch64) go
+// back to the REC loop (run.rs). The one exception the RMM itself expects is an abort inside the
 // fault-tolerant copy (a host naming memory that is not NS: EL3 delivers
 // the granule protection fault as an external abort): it resumes at the
 // copy's fixup, which returns 1. Anything else is reported and the CPU parks.
@@ -76,7 +77,34 @@ global_asm!(
     "    eret",
     "9:  mov x0, #4",
     "    b realm_exception",
-    ".rept 11",
+    ".rept 3",
+    ".balign 128",
+    "    mov x0, #(. - realm_vectors) / 128",
+    "    b realm_exception",
+    ".endr",
+    // Lower EL, AArch64: a realm left the CPU (run.rs). x0/x1 of the realm
+    // and the vector number go below realm_run's frame.
+    ".balign 128",
+    "    stp x0, x1, [sp, #-32]!",
+    "    mov x0, #0",
+    "    str x0, [sp, #16]",
+    "    b realm_guest_exit",
+    ".balign 128",
+    "    stp x0, x1, [sp, #-32]!",
+    "    mov x0, #1",
+    "    str x0, [sp, #16]",
+    "    b realm_guest_exit",
+    ".balign 128",
+    "    stp x0, x1, [sp, #-32]!",
+    "    mov x0, #2",
+    "    str x0, [sp, #16]",
+    "    b realm_guest_exit",
+    ".balign 128",
+    "    stp x0, x1, [sp, #-32]!",
+    "    mov x0, #3",
+    "    str x0, [sp, #16]",
+    "    b realm_guest_exit",
+    ".rept 4",
     ".balign 128",
     "    mov x0, #(. - realm_vectors) / 128",
     "    b realm_exception",

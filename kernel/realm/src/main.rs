@@ -12,6 +12,7 @@ mod boot;
 mod mmu;
 mod rmi;
 mod router;
+mod run;
 mod slots;
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -117,6 +118,9 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
         };
     }
     rampart_arch::write_sysreg!("tpidr_el2", core);
+    // FP/SIMD for saving realms' state; SVE and SME trapped (run.rs).
+    rampart_arch::write_sysreg!("cptr_el2", run::CPTR_EL2);
+    rampart_arch::isb();
     router::init_gst(heap);
     let m = &platform.manifest;
     defmt::info!(
@@ -151,6 +155,9 @@ extern "C" fn realm_warm_main(core: u64, token: u64) -> ! {
     }
     mmu::enable();
     rampart_arch::write_sysreg!("tpidr_el2", core);
+    // FP/SIMD for saving realms' state; SVE and SME trapped (run.rs).
+    rampart_arch::write_sysreg!("cptr_el2", run::CPTR_EL2);
+    rampart_arch::isb();
     defmt::info!("rmm: CPU {=u64} warm boot", core);
     serve(boot_complete(Ok(()), token))
 }

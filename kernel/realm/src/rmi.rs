@@ -16,6 +16,12 @@ pub fn dispatch(regs: &[u64; 8], cpu: usize) -> [u64; 5] {
     let regs = match command {
         Command::Version { requested } => version(requested),
         Command::Features { index } => result_regs(Ok(Outputs::one(features(index)))),
+        Command::RecEnter { rec, run } => rampart_kernel::rec_loop::rec_enter(
+            &mut Router { cpu },
+            &mut crate::run::ArchVcpu::new(cpu),
+            rec,
+            run,
+        ),
         _ => rmi::call_owner(&mut Router { cpu }, command).unwrap_or([SMC_UNKNOWN, 0, 0, 0, 0]),
     };
     defmt::debug!("rmi: {} -> {=[?]:#x}", command, regs);

@@ -15,6 +15,9 @@ use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
 use rampart_ipc::{IpcError, Server, Transport};
 use rampart_realm_svc::RealmService;
 use rampart_realm_svc::vmid::VmidSet;
+use rampart_ipc::rec::{RecProtocol, RecReply, RecRequest};
+use rampart_rec::gic::GicFeatures;
+use rampart_rec::{CpuFeatures, RecService};
 use rampart_rtt::{RttService, S2Tlb};
 use spin::Once;
 
@@ -70,7 +73,7 @@ impl Transport<GranuleProtocol> for Router {
 
 /// What this RMM offers realms (RMI_FEATURES register 0), from the
 /// hardware's ID registers and what is implemented: no LPA2, SVE or PMU
-/// for realms yet (they come with the REC scheduler), both hashes.
+/// for realms, both hashes, up to 2^MAX_RECS_ORDER - 1 RECs.
 pub fn feature_register_0() -> FeatureRegister0 {
     *FEATURES.call_once(|| {
         let mmfr0 = read_sysreg!("id_aa64mmfr0_el1");
@@ -92,6 +95,7 @@ pub fn feature_register_0() -> FeatureRegister0 {
             hash_sha_256: true,
             hash_sha_512: true,
             gicv3_num_lrs: (read_sysreg!("S3_4_C12_C11_1") & 0x1f) as u8,
+            max_recs_order: rampart_rec::MAX_RECS_ORDER,
             ..FeatureRegister0::default()
         }
     })
@@ -202,6 +206,41 @@ impl Transport<RttProtocol> for Router {
         let mut service = RttService::new(*self, KernelLeases { cpu: self.cpu }, S2Tlbi);
         let reply = service.handle(request);
         defmt::debug!("ipc rtt: {} -> {}", request, reply);
+        Ok(reply)
+    }
+}
+
+/// What the CPU offers realms (GIC list registers and priority bits, PA
+/// range, VMID width), read once.
+pub fn cpu_features() -> CpuFeatures {
+    *CPU.call_once(|| CpuFeatures {
+        gic: GicFeatures::from_regs(
+            read_sysreg!("S3_4_C12_C11_1"),
+            read_sysreg!("S3_0_C12_C12_4"),
+        ),
+        pa_range: (read_sysreg!("id_aa64mmfr0_el1") & 0xf) as u8,
+        vmid16: (read_sysreg!("id_aa64mmfr1_el1") >> 4) & 0xf == 2,
+    })
+}
+
+static CPU: Once<CpuFeatures> = Once::new();
+
+/// FEAT_PAuth (any algorithm): the EL1 key registers exist.
+pub fn has_pauth() -> bool {
+    *PAUTH.call_once(|| {
+        let isar1 = read_sysreg!("id_aa64isar1_el1");
+        let isar2 = read_sysreg!("S3_0_C0_C6_2");
+        isar1 & (0xff << 4 | 0xff << 24) != 0 || isar2 & (0xff << 8) != 0
+    })
+}
+
+static PAUTH: Once<bool> = Once::new();
+
+impl Transport<RecProtocol> for Router {
+    fn call(&mut self, request: RecRequest) -> Result<RecReply, IpcError> {
+        let mut service = RecService::new(*self, KernelLeases { cpu: self.cpu }, cpu_features());
+        let reply = service.handle(request);
+        defmt::debug!("ipc rec: {} -> {}", request, reply);
         Ok(reply)
     }
 }

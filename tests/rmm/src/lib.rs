@@ -2,12 +2,21 @@
 //! wires them: a router that hands each typed request to the owning
 //! service on the calling CPU, over the simulated machine (DRAM buffer,
 //! fake GPC, EL3 GTSI). [`Rmm::rmi`] is the dispatcher: an SMC's
-//! registers in, the RMI result registers out.
+//! registers in, the RMI result registers out. REC_ENTER runs the
+//! kernel's REC loop with a scripted CPU: [`Rmm::set_guest`] installs the
+//! guest, a closure that plays the realm (it edits the REC's context as
+//! the realm's instructions would and returns the exception it takes).
 
 use rampart_board_host::sim::{FEATURES, Machine};
 use rampart_board_host::{DRAM, RMM};
 use rampart_granule::{Entry, GranuleService, Gst, entries_needed};
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, GranuleState};
+use rampart_ipc::lease::Leases;
+use rampart_ipc::rec::{RecContext, RecProtocol, RecReply, RecRequest, Trap, TrapKind};
+use rampart_kernel::rec_loop::{Vcpu, rec_enter};
+use rampart_rec::gic::GicFeatures;
+use rampart_rec::{CpuFeatures, RecService};
+use std::cell::RefCell;
 use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
 use rampart_ipc::rmi::{self, Command};
 use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
@@ -28,11 +37,28 @@ impl S2Tlb for NoTlb {
     fn invalidate_block(&mut self, _vmid: u16, _ipa: u64, _size: u64) {}
 }
 
+/// The CPU features the simulated RMM offers realms: QEMU's GICv3 (4
+/// list registers, 5 priority bits), 48-bit PAs, 16-bit VMIDs.
+pub fn cpu_features() -> CpuFeatures {
+    CpuFeatures {
+        gic: GicFeatures::from_regs(0x9000_0003, 0),
+        pa_range: 5,
+        vmid16: true,
+    }
+}
+
+/// The guest: called once per run of a REC with its context (as the
+/// CPU would load it); returns the exception the realm takes.
+pub type Guest = Box<dyn FnMut(u64, &mut RecContext) -> Trap>;
+
 /// The simulated RMM: its GST, VMIDs and the machine.
 pub struct Rmm {
     pub machine: Machine,
     table: Vec<Entry>,
     vmids: VmidSet,
+    guest: RefCell<Option<Guest>>,
+    /// How many times the host's state was saved and restored.
+    pub host_switches: RefCell<(u32, u32)>,
 }
 
 impl Default for Rmm {
@@ -66,13 +92,68 @@ impl Transport<RttProtocol> for Router<'_> {
     }
 }
 
+impl Transport<RecProtocol> for Router<'_> {
+    fn call(&mut self, r: RecRequest) -> Result<RecReply, IpcError> {
+        // Through the wire encoding, as a service behind a boundary would get it.
+        let r = rampart_ipc::decode(&rampart_ipc::encode(&r)?)?;
+        Ok(RecService::new(*self, self.machine.clone(), cpu_features()).handle(r))
+    }
+}
+
+/// The scripted CPU.
+struct ScriptedCpu<'a> {
+    rmm: &'a Rmm,
+}
+
+impl Vcpu for ScriptedCpu<'_> {
+    fn save_host(&mut self) {
+        self.rmm.host_switches.borrow_mut().0 += 1;
+    }
+
+    fn run(&mut self, rec: u64) -> Trap {
+        let mut guest = self.rmm.guest.borrow_mut();
+        let no_guest = Trap {
+            kind: TrapKind::Irq,
+            esr: 0,
+            far: 0,
+            hpfar: 0,
+        };
+        let Some(guest) = guest.as_mut() else {
+            return no_guest;
+        };
+        let mut leases = self.rmm.machine.clone();
+        leases
+            .with_realm(rec, |g| guest(rec, RecContext::of_mut(g)))
+            .unwrap_or(no_guest)
+    }
+
+    fn restore_host(&mut self) {
+        self.rmm.host_switches.borrow_mut().1 += 1;
+    }
+}
+
 impl Rmm {
     pub fn new() -> Self {
         Self {
             machine: Machine::new(),
             table: (0..entries_needed(&[DRAM])).map(|_| Entry::new()).collect(),
             vmids: VmidSet::new(16),
+            guest: RefCell::new(None),
+            host_switches: RefCell::new((0, 0)),
         }
+    }
+
+    /// Installs the guest that REC_ENTER runs.
+    pub fn set_guest(&self, guest: impl FnMut(u64, &mut RecContext) -> Trap + 'static) {
+        *self.guest.borrow_mut() = Some(Box::new(guest));
+    }
+
+    /// A REC's context as stored in its granule.
+    pub fn rec_context(&self, rec: u64) -> RecContext {
+        let mut leases = self.machine.clone();
+        leases
+            .with_realm(rec, |g| *RecContext::of(g))
+            .expect("REC granule")
     }
 
     fn with_router<R>(&self, f: impl FnOnce(Router<'_>, &Gst<'_>) -> R) -> R {
@@ -93,6 +174,10 @@ impl Rmm {
         let Some(command) = Command::decode(&regs) else {
             return [SMC_UNKNOWN, 0, 0, 0, 0];
         };
+        if let Command::RecEnter { rec, run } = command {
+            let mut cpu = ScriptedCpu { rmm: self };
+            return self.with_router(|mut router, _| rec_enter(&mut router, &mut cpu, rec, run));
+        }
         self.with_router(|mut router, _| rmi::call_owner(&mut router, command))
             .unwrap_or([SMC_UNKNOWN, 0, 0, 0, 0])
     }

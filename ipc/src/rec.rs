@@ -102,6 +102,8 @@ pub const FLAG_RUNNABLE: u64 = 1 << 0;
 pub const FLAG_PSCI_PENDING: u64 = 1 << 1;
 /// An RSI_HOST_CALL waits for the host's answer on the next entry.
 pub const FLAG_HOST_CALL: u64 = 1 << 2;
+/// The last exit was a data abort the host may emulate (ISV reported).
+pub const FLAG_EMULATABLE: u64 = 1 << 3;
 
 /// A REC's whole state; stored at offset 0 of its REC granule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]

@@ -25,6 +25,9 @@ pub enum RttRequest {
         level: i8,
         s2sz: u8,
     },
+    /// Drops every stage-1 and stage-2 TLB entry tagged with `vmid` (a
+    /// destroyed realm's, before the VMID is reused).
+    InvalidateVmid { vmid: u16 },
     /// What backs Protected IPA `ipa` of the realm (for RSI calls and
     /// realm aborts). With `pin`, an ASSIGNED RAM page's DATA granule is
     /// returned locked: the caller may lease it and must unlock it, taking
@@ -67,7 +70,10 @@ pub enum RttReply {
     Unused(bool),
     Lookup(Lookup),
     /// RipasRun: the RIPAS and the end of its run.
-    Ripas { top: u64, ripas: u8 },
+    Ripas {
+        top: u64,
+        ripas: u8,
+    },
     Done,
     /// A lease on a table failed.
     Failed,
@@ -109,6 +115,7 @@ mod tests {
             ipa: u64::MAX,
             pin: true,
         });
+        round_trip(&RttRequest::InvalidateVmid { vmid: u16::MAX });
         round_trip(&RttRequest::RipasRun {
             rd: 1,
             base: 2,

@@ -367,8 +367,15 @@ fn run_loaded(ctx: &mut RecContext, fp: &mut FpRegs) -> Trap {
     // once; an asserted one is masked so that its physical interrupt does
     // not fire again while the host delivers it as a virtual one.
     let asserted = asserted_timers();
-    let masks = if asserted & 1 != 0 { CNTHCTL_CNTVMASK } else { 0 }
-        | if asserted & 2 != 0 { CNTHCTL_CNTPMASK } else { 0 };
+    let masks = if asserted & 1 != 0 {
+        CNTHCTL_CNTVMASK
+    } else {
+        0
+    } | if asserted & 2 != 0 {
+        CNTHCTL_CNTPMASK
+    } else {
+        0
+    };
     write_sysreg!("cnthctl_el2", CNTHCTL_REALM | masks);
     isb();
     let trap = if asserted != ctx.timers_reported {

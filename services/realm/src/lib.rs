@@ -328,6 +328,8 @@ where
                 self.unlock(table);
             }
         }
+        // Nothing of this realm may stay in the TLBs once its VMID is reused.
+        self.rtt(RttRequest::InvalidateVmid { vmid: info.vmid });
         self.vmids.release(info.vmid);
         self.set_state(rd, GranuleState::Delegated);
         Ok(Outputs::NONE)

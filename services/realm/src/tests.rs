@@ -41,6 +41,7 @@ impl Transport<RttProtocol> for Router<'_> {
                 RttReply::Regs(rampart_ipc::rmi::result_regs(Err(RmiError::Input)))
             }
             RttRequest::Lookup { .. } | RttRequest::RipasRun { .. } => RttReply::Failed,
+            RttRequest::InvalidateVmid { .. } => RttReply::Done,
         })
     }
 }

@@ -94,12 +94,18 @@ pub const fn rmi_mpidr_valid(mpidr: u64) -> bool {
 
 /// RecIndex (B4.4.15): Aff0 + 16 * (Aff1 + 256 * (Aff2 + 256 * Aff3)).
 pub const fn rmi_mpidr_index(mpidr: u64) -> u64 {
-    (mpidr & 0xf) | (mpidr >> 8 & 0xff) << 4 | (mpidr >> 16 & 0xff) << 12 | (mpidr >> 24 & 0xff) << 20
+    (mpidr & 0xf)
+        | (mpidr >> 8 & 0xff) << 4
+        | (mpidr >> 16 & 0xff) << 12
+        | (mpidr >> 24 & 0xff) << 20
 }
 
 /// The REC index a realm names with an MPIDR_EL1 value (PSCI arguments).
 pub const fn mpidr_index(mpidr: u64) -> u64 {
-    (mpidr & 0xf) | (mpidr >> 8 & 0xff) << 4 | (mpidr >> 16 & 0xff) << 12 | (mpidr >> 32 & 0xff) << 20
+    (mpidr & 0xf)
+        | (mpidr >> 8 & 0xff) << 4
+        | (mpidr >> 16 & 0xff) << 12
+        | (mpidr >> 32 & 0xff) << 20
 }
 
 /// The MPIDR_EL1 a REC reads (VMPIDR_EL2).
@@ -139,7 +145,12 @@ pub fn vtcr(ipa_width: u8, start_level: i8, pa_range: u8, vmid16: bool) -> u64 {
     };
     let t0sz = 64 - u64::from(ipa_width);
     let irgn_orgn_sh = 1 << 8 | 1 << 10 | 3 << 12;
-    1 << 31 | u64::from(vmid16) << 19 | u64::from(pa_range.min(6)) << 16 | irgn_orgn_sh | sl0 << 6 | t0sz
+    1 << 31
+        | u64::from(vmid16) << 19
+        | u64::from(pa_range.min(6)) << 16
+        | irgn_orgn_sh
+        | sl0 << 6
+        | t0sz
 }
 
 /// Vector offsets from VBAR_EL1 for an exception taken from `pstate`.

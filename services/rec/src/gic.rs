@@ -49,7 +49,8 @@ impl GicFeatures {
         let max = (1u64 << self.id_bits) - 1;
         intid <= 1019
             || (8192..=max).contains(&intid)
-            || (self.ext_range && ((1056..=1119).contains(&intid) || (4096..=5119).contains(&intid)))
+            || (self.ext_range
+                && ((1056..=1119).contains(&intid) || (4096..=5119).contains(&intid)))
     }
 
     /// The host's GIC state on REC entry is acceptable: no ICH_HCR_EL2 bit
@@ -122,9 +123,15 @@ mod tests {
     #[test]
     fn features_from_registers() {
         let g = gic();
-        assert_eq!((g.num_lrs, g.pri_bits, g.id_bits, g.ext_range), (4, 5, 16, false));
+        assert_eq!(
+            (g.num_lrs, g.pri_bits, g.id_bits, g.ext_range),
+            (4, 5, 16, false)
+        );
         let g = GicFeatures::from_regs(0x0080_000f, 1 << 19);
-        assert_eq!((g.num_lrs, g.pri_bits, g.id_bits, g.ext_range), (16, 1, 24, true));
+        assert_eq!(
+            (g.num_lrs, g.pri_bits, g.id_bits, g.ext_range),
+            (16, 1, 24, true)
+        );
     }
 
     #[test]

@@ -26,8 +26,8 @@ use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, Granul
 use rampart_ipc::lease::{GRANULE_SIZE, Granule, Leases};
 use rampart_ipc::realm::{RealmInfo, RealmProtocol, RealmReply, RealmRequest, RealmState};
 use rampart_ipc::rec::{
-    FLAG_HOST_CALL, FLAG_PSCI_PENDING, FLAG_RUNNABLE, PendingExit, RecContext, RecProtocol,
-    RecReply, RecRequest, Trap, TrapKind, timer_asserted,
+    FLAG_EMULATABLE, FLAG_HOST_CALL, FLAG_PSCI_PENDING, FLAG_RUNNABLE, PendingExit, RecContext,
+    RecProtocol, RecReply, RecRequest, Trap, TrapKind, timer_asserted,
 };
 use rampart_ipc::rec_abi::{self, RecEntry, RecExit, RecParams, entry, exit};
 use rampart_ipc::rmi::{Command, Outputs, RmiError, RmiResult};
@@ -268,7 +268,12 @@ where
         result
     }
 
-    fn psci_complete_locked(&mut self, calling: u64, target: u64, status: u64) -> RmiResult<Outputs> {
+    fn psci_complete_locked(
+        &mut self,
+        calling: u64,
+        target: u64,
+        status: u64,
+    ) -> RmiResult<Outputs> {
         use psci_status::*;
         use rampart_ipc::smccc::{PSCI_AFFINITY_INFO_64, PSCI_CPU_ON_64};
         if self.refcount(calling)? != 0 {
@@ -283,7 +288,8 @@ where
             return input();
         }
         let target_on = self.refcount(target)? != 0 || target_ctx.has(FLAG_RUNNABLE);
-        let fid = caller.gprs[0] as u32;
+        // As the realm called it: SMC32 or SMC64, the SVE hint bit ignored.
+        let fid = caller.gprs[0] as u32 & !(1 << 16);
         let answer = match fid & !(1 << 30) {
             f if f == PSCI_CPU_ON_64 & !(1 << 30) => {
                 if status != SUCCESS && status != DENIED {
@@ -437,7 +443,7 @@ where
         if sea && (!last_is_data_abort || self.protected(&ctx, hpfar_ipa(ctx.last_hpfar))) {
             return Err(RmiError::Rec(0));
         }
-        if emulated_mmio && (!last_is_data_abort || ctx.last_esr & ISV == 0) {
+        if emulated_mmio && !ctx.has(FLAG_EMULATABLE) {
             return Err(RmiError::Rec(0));
         }
 
@@ -458,9 +464,18 @@ where
         ctx.last_esr = 0;
         ctx.last_far = 0;
         ctx.last_hpfar = 0;
+        ctx.flags &= !FLAG_EMULATABLE;
         ctx.hcr = HCR_REALM
-            | if host.flags & entry::FLAG_TRAP_WFI != 0 { HCR_TWI } else { 0 }
-            | if host.flags & entry::FLAG_TRAP_WFE != 0 { HCR_TWE } else { 0 };
+            | if host.flags & entry::FLAG_TRAP_WFI != 0 {
+                HCR_TWI
+            } else {
+                0
+            }
+            | if host.flags & entry::FLAG_TRAP_WFE != 0 {
+                HCR_TWE
+            } else {
+                0
+            };
         self.store(rec, &ctx)?;
         Ok(run_it)
     }
@@ -595,7 +610,10 @@ where
         let mut esr = trap.esr & EMULATED_ABORT_MASK;
         if esr & ISV == 0 {
             esr &= NONEMULATED_ABORT_MASK;
-        } else if trap.esr & WNR != 0 {
+        } else {
+            ctx.flags |= FLAG_EMULATABLE;
+        }
+        if esr & ISV != 0 && trap.esr & WNR != 0 {
             let rt = srt(trap.esr);
             ctx.exit.gprs[0] = if rt == 31 {
                 0
@@ -616,7 +634,9 @@ where
             return resume;
         }
         let page = hpfar_ipa(trap.hpfar);
-        if page >> ctx.ipa_width != 0 || !self.protected(ctx, page) || self.ripas_is_empty(ctx, page)
+        if page >> ctx.ipa_width != 0
+            || !self.protected(ctx, page)
+            || self.ripas_is_empty(ctx, page)
         {
             inject_sea(ctx, trap.esr, trap.far);
             return true;
@@ -733,12 +753,17 @@ where
         self.protected(ctx, page)
             && matches!(
                 self.lookup(ctx.rd, page, false),
-                Some(Lookup { pa: None, ripas: 0, .. })
+                Some(Lookup {
+                    pa: None,
+                    ripas: 0,
+                    ..
+                })
             )
     }
 
     fn lookup(&mut self, rd: u64, ipa: u64, pin: bool) -> Option<Lookup> {
-        match Transport::<RttProtocol>::call(&mut self.router, RttRequest::Lookup { rd, ipa, pin }) {
+        match Transport::<RttProtocol>::call(&mut self.router, RttRequest::Lookup { rd, ipa, pin })
+        {
             Ok(RttReply::Lookup(found)) => Some(found),
             _ => None,
         }
@@ -839,12 +864,12 @@ fn complete_ripas_change(ctx: &mut RecContext, rejected: bool) {
     use rampart_ipc::rsi;
     ctx.gprs[0] = rsi::SUCCESS;
     ctx.gprs[1] = ctx.ripas_addr;
-    ctx.gprs[2] = if ctx.ripas_value == rsi::RIPAS_RAM && ctx.ripas_addr != ctx.ripas_top && rejected
-    {
-        rsi::REJECT
-    } else {
-        rsi::ACCEPT
-    };
+    ctx.gprs[2] =
+        if ctx.ripas_value == rsi::RIPAS_RAM && ctx.ripas_addr != ctx.ripas_top && rejected {
+            rsi::REJECT
+        } else {
+            rsi::ACCEPT
+        };
     ctx.ripas_base = 0;
     ctx.ripas_top = 0;
 }

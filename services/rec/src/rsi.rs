@@ -254,8 +254,16 @@ where
             0x8400_000a if fid == smccc::PSCI_FEATURES => {
                 let supported = matches!(
                     ctx.gprs[1] as u32,
-                    0x8400_0001 | 0xc400_0001 | 0x8400_0002 | 0x8400_0003 | 0xc400_0003
-                        | 0x8400_0004 | 0xc400_0004 | 0x8400_0008 | 0x8400_0009 | 0x8400_000a
+                    0x8400_0001
+                        | 0xc400_0001
+                        | 0x8400_0002
+                        | 0x8400_0003
+                        | 0xc400_0003
+                        | 0x8400_0004
+                        | 0xc400_0004
+                        | 0x8400_0008
+                        | 0x8400_0009
+                        | 0x8400_000a
                 ) || ctx.gprs[1] as u32 == smccc::SMCCC_VERSION;
                 ret(ctx, &[if supported { SUCCESS } else { NOT_SUPPORTED }])
             }

@@ -989,10 +989,27 @@ where
                     let next = match (entry, to_ram) {
                         (Rtte::Unassigned(Ripas::Ram), true)
                         | (Rtte::Unassigned(Ripas::Empty), false)
-                        | (Rtte::Assigned { ripas: Ripas::Ram, .. }, true)
-                        | (Rtte::Assigned { ripas: Ripas::Empty, .. }, false) => entry,
+                        | (
+                            Rtte::Assigned {
+                                ripas: Ripas::Ram, ..
+                            },
+                            true,
+                        )
+                        | (
+                            Rtte::Assigned {
+                                ripas: Ripas::Empty,
+                                ..
+                            },
+                            false,
+                        ) => entry,
                         (Rtte::Unassigned(Ripas::Destroyed), _) if !change_destroyed => break,
-                        (Rtte::Assigned { ripas: Ripas::Destroyed, .. }, _) if !change_destroyed => {
+                        (
+                            Rtte::Assigned {
+                                ripas: Ripas::Destroyed,
+                                ..
+                            },
+                            _,
+                        ) if !change_destroyed => {
                             break;
                         }
                         (Rtte::Unassigned(_), true) => Rtte::Unassigned(Ripas::Ram),
@@ -1220,12 +1237,20 @@ where
                     RttReply::Failed
                 }
             }
+            RttRequest::InvalidateVmid { vmid } => {
+                self.tlb.invalidate_block(vmid, 0, u64::MAX);
+                RttReply::Done
+            }
             RttRequest::Lookup { rd, ipa, pin } => self
                 .lookup(rd, ipa, pin)
                 .map_or(RttReply::Failed, RttReply::Lookup),
-            RttRequest::RipasRun { rd, base, end } => self
-                .ripas_run(rd, base, end)
-                .map_or(RttReply::Failed, |(top, ripas)| RttReply::Ripas { top, ripas }),
+            RttRequest::RipasRun { rd, base, end } => {
+                self.ripas_run(rd, base, end)
+                    .map_or(RttReply::Failed, |(top, ripas)| RttReply::Ripas {
+                        top,
+                        ripas,
+                    })
+            }
             RttRequest::SetRipas {
                 rd,
                 base,

@@ -12,19 +12,19 @@ use rampart_board_host::{DRAM, RMM};
 use rampart_granule::{Entry, GranuleService, Gst, entries_needed};
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, GranuleState};
 use rampart_ipc::lease::Leases;
-use rampart_ipc::rec::{RecContext, RecProtocol, RecReply, RecRequest, Trap, TrapKind};
-use rampart_kernel::rec_loop::{Vcpu, rec_enter};
-use rampart_rec::gic::GicFeatures;
-use rampart_rec::{CpuFeatures, RecService};
-use std::cell::RefCell;
 use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
+use rampart_ipc::rec::{RecContext, RecProtocol, RecReply, RecRequest, Trap, TrapKind};
 use rampart_ipc::rmi::{self, Command};
 use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
 use rampart_ipc::smccc::SMC_UNKNOWN;
 use rampart_ipc::{IpcError, Server, Transport};
+use rampart_kernel::rec_loop::{Vcpu, rec_enter};
 use rampart_realm_svc::RealmService;
 use rampart_realm_svc::vmid::VmidSet;
+use rampart_rec::gic::GicFeatures;
+use rampart_rec::{CpuFeatures, RecService};
 use rampart_rtt::{RttService, S2Tlb};
+use std::cell::RefCell;
 
 pub use rampart_board_host::sim;
 
@@ -193,6 +193,17 @@ impl Rmm {
     /// The GST's view of a granule.
     pub fn state(&self, addr: u64) -> Option<(GranuleState, u64)> {
         self.with_router(|_, gst| gst.query(addr))
+    }
+
+    /// Whether the simulated CPU still holds `addr`'s GST lock. Every
+    /// command releases the locks it takes, so this is true only for a
+    /// leak; the probe releases the lock so that a failing test does not
+    /// spin in the next command.
+    pub fn lock_leaked(&self, addr: u64) -> bool {
+        self.with_router(|mut router, _| {
+            Transport::<GranuleProtocol>::call(&mut router, GranuleRequest::Unlock { addr })
+                == Ok(GranuleReply::Done)
+        })
     }
 
     pub fn vmid_in_use(&self, vmid: u16) -> bool {

@@ -85,19 +85,32 @@ pub struct RecParams {
 }
 
 impl RecParams {
+    /// Bytes of RmiRecParams that hold fields (the rest is SBZ).
+    pub const SIZE: usize = params::AUX + 8 * MAX_AUX;
+
     pub fn read(g: &Granule) -> Self {
+        Self::from_bytes(&g.bytes()[..Self::SIZE])
+    }
+
+    /// From the first [`Self::SIZE`] bytes of an RmiRecParams.
+    pub fn from_bytes(b: &[u8]) -> Self {
+        let at = |o: usize| {
+            b.get(o..o + 8)
+                .and_then(|s| s.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
         let mut p = RecParams {
-            flags: g.u64_at(params::FLAGS),
-            mpidr: g.u64_at(params::MPIDR),
-            pc: g.u64_at(params::PC),
-            num_aux: g.u64_at(params::NUM_AUX),
+            flags: at(params::FLAGS),
+            mpidr: at(params::MPIDR),
+            pc: at(params::PC),
+            num_aux: at(params::NUM_AUX),
             ..Default::default()
         };
         for (i, r) in p.gprs.iter_mut().enumerate() {
-            *r = g.u64_at(params::GPRS + 8 * i);
+            *r = at(params::GPRS + 8 * i);
         }
         for (i, a) in p.aux.iter_mut().enumerate() {
-            *a = g.u64_at(params::AUX + 8 * i);
+            *a = at(params::AUX + 8 * i);
         }
         p
     }

@@ -11,7 +11,8 @@ fn main() {
         // The last granule is the EL3<->RMM shared page.
         ram_size: board.rmm.size - 0x1000,
         reset_at: None,
-        stack_size: 0x4000,
+        // boot::STACK_SIZE: 60 KB of stack above a guard page.
+        stack_size: 0x10000,
         cpus: board.topology.cpu_count as u64,
     };
     let mut script = String::new();

@@ -1,5 +1,9 @@
-//! Generates the NS payload's linker script from the board's data: it runs
-//! where root enters the Normal world.
+//! Generates the NS payload's linker script from the board's data (it runs
+//! where root enters the Normal world), and puts the realm guest's flat
+//! image where `include_bytes!` finds it: `$OUT_DIR/guest.bin`, a copy of
+//! the file `RAMPART_GUEST_BIN` names (xtask builds the guest first and sets
+//! it), or an empty file when it is unset (plain `cargo build`/`clippy`:
+//! nshost then reports the guest scenario as failed instead of running it).
 
 use rampart_board::link::{ImageLayout, write_script};
 use std::{env, fs, path::PathBuf};
@@ -21,4 +25,16 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-Tnshost.x");
     println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     println!("cargo:rerun-if-changed=build.rs");
+
+    let guest = out.join("guest.bin");
+    println!("cargo:rerun-if-env-changed=RAMPART_GUEST_BIN");
+    match env::var_os("RAMPART_GUEST_BIN") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            println!("cargo:rerun-if-changed={}", path.display());
+            fs::copy(&path, &guest)
+                .unwrap_or_else(|e| panic!("copying the guest image {}: {e}", path.display()));
+        }
+        None => fs::write(&guest, []).unwrap(),
+    }
 }

@@ -141,6 +141,40 @@ unsafe impl defmt::Logger for Logger {
     }
 }
 
+/// Writes `text` (UTF-8, e.g. one line of a guest's console) as one record
+/// on `channel`, which should carry `rampart_ipc::trace::TEXT`; text longer
+/// than a record's payload is cut. Takes the same two locks as the defmt
+/// logger, so it must not be called from inside a defmt call.
+pub fn text(channel: u8, text: &[u8]) {
+    let uart = UART.load(Ordering::Acquire);
+    if uart == 0 {
+        return;
+    }
+    for _ in 0..LOCK_SPINS {
+        if LOCAL_LOCK
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    // SAFETY: exclusive after LOCAL_LOCK, as between the logger's acquire
+    // and release.
+    let buffers = unsafe { &mut *BUFFERS.0.get() };
+    let n = encode_record(channel, text, &mut buffers.record);
+    let lock = shared_lock();
+    if let Some(lock) = lock {
+        take(lock);
+    }
+    // SAFETY: `init`'s contract.
+    unsafe { Pl011::new(uart) }.write_bytes(&buffers.record[..n]);
+    if let Some(lock) = lock {
+        lock.store(0, Ordering::Release);
+    }
+    LOCAL_LOCK.store(false, Ordering::Release);
+}
+
 /// Logs a panic and parks the core for good.
 pub fn panic_and_park(info: &core::panic::PanicInfo) -> ! {
     defmt::error!("panic: {}", defmt::Display2Format(info));

@@ -9,7 +9,8 @@
 use core::arch::global_asm;
 use rampart_ipc::rmm_el3::{BOOT_COMPLETE, BootError};
 
-pub const STACK_SIZE: usize = 0x4000;
+/// Per-CPU stack, including its unmapped guard page (mmu.rs).
+pub const STACK_SIZE: usize = 0x10000;
 
 global_asm!(
     ".section .text.entry, \"ax\"",

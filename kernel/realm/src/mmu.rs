@@ -30,18 +30,29 @@ pub fn build(console: Option<u64>, heap: rampart_board::Range) {
     let pool_pa = pool.as_ptr() as u64;
     let mut t = TableBuilder::new(pool, pool_pa, Regime::RealmEl2);
     let (image, text_end, rodata_end, ram_end) = boot::image_layout();
-    let mut maps = heapless::Vec::<(u64, u64, Attrs), 8>::new();
+    let mut maps = heapless::Vec::<(u64, u64, Attrs), { 8 + crate::MAX_CPUS }>::new();
     let _ = maps.push((image, text_end - image, Attrs::code(OutputPas::Realm)));
     let _ = maps.push((
         text_end,
         rodata_end - text_end,
         Attrs::rodata(OutputPas::Realm),
     ));
+    // Data and bss, then each CPU's stack with its lowest page left
+    // unmapped: an overflow faults instead of overwriting what lies below.
+    let stacks = ram_end - (boot::STACK_SIZE * crate::MAX_CPUS) as u64;
     let _ = maps.push((
         rodata_end,
-        ram_end - rodata_end,
+        stacks - rodata_end,
         Attrs::data(OutputPas::Realm),
     ));
+    for cpu in 0..crate::MAX_CPUS as u64 {
+        let base = stacks + cpu * boot::STACK_SIZE as u64 + 0x1000;
+        let _ = maps.push((
+            base,
+            boot::STACK_SIZE as u64 - 0x1000,
+            Attrs::data(OutputPas::Realm),
+        ));
+    }
     let _ = maps.push((BOARD.rmm_shared_page, 0x1000, Attrs::data(OutputPas::Realm)));
     let _ = maps.push((
         BOARD.trace_lock & !0xfff,

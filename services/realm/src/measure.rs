@@ -12,10 +12,23 @@ pub type Measurement = [u8; 64];
 
 /// Hashes `data` with the realm's algorithm into a 64-byte measurement.
 pub fn hash(algo: HashAlgo, data: &[u8]) -> Measurement {
+    hash_parts(algo, &[data])
+}
+
+/// Hashes the concatenation of `parts`.
+pub fn hash_parts(algo: HashAlgo, parts: &[&[u8]]) -> Measurement {
     let mut out = [0u8; 64];
     match algo {
-        HashAlgo::Sha256 => out[..32].copy_from_slice(Sha256::digest(data).as_slice()),
-        HashAlgo::Sha512 => out.copy_from_slice(Sha512::digest(data).as_slice()),
+        HashAlgo::Sha256 => {
+            let mut h = Sha256::new();
+            parts.iter().for_each(|p| h.update(p));
+            out[..32].copy_from_slice(h.finalize().as_slice());
+        }
+        HashAlgo::Sha512 => {
+            let mut h = Sha512::new();
+            parts.iter().for_each(|p| h.update(p));
+            out.copy_from_slice(h.finalize().as_slice());
+        }
     }
     out
 }
@@ -75,15 +88,19 @@ pub fn extend_rec(
     gprs: &[u64; 8],
 ) -> Measurement {
     use rampart_ipc::rec_abi::params;
-    let mut p = [0u8; 4096];
-    p[params::FLAGS..params::FLAGS + 8].copy_from_slice(&flags.to_le_bytes());
-    p[params::PC..params::PC + 8].copy_from_slice(&pc.to_le_bytes());
+    // The 4 KB page is hashed from its first 0x400 bytes (which hold every
+    // measured field) followed by zeros, to keep the RMM's stack small.
+    let mut head = [0u8; 0x400];
+    head[params::FLAGS..params::FLAGS + 8].copy_from_slice(&flags.to_le_bytes());
+    head[params::PC..params::PC + 8].copy_from_slice(&pc.to_le_bytes());
     for (i, r) in gprs.iter().enumerate() {
         let o = params::GPRS + 8 * i;
-        p[o..o + 8].copy_from_slice(&r.to_le_bytes());
+        head[o..o + 8].copy_from_slice(&r.to_le_bytes());
     }
+    let zeros = [0u8; 0x400];
+    let content = hash_parts(algo, &[&head, &zeros, &zeros, &zeros]);
     let mut d = descriptor(DESC_REC, rim);
-    d[0x50..0x90].copy_from_slice(&hash(algo, &p)[..0x40]);
+    d[0x50..0x90].copy_from_slice(&content);
     hash(algo, &d)
 }
 
@@ -94,22 +111,7 @@ pub fn extend_rem(algo: HashAlgo, rem: &Measurement, data: &[u8]) -> Measurement
         HashAlgo::Sha256 => 32,
         HashAlgo::Sha512 => 64,
     };
-    let mut out = [0u8; 64];
-    match algo {
-        HashAlgo::Sha256 => {
-            let mut h = Sha256::new();
-            h.update(&rem[..len]);
-            h.update(data);
-            out[..32].copy_from_slice(h.finalize().as_slice());
-        }
-        HashAlgo::Sha512 => {
-            let mut h = Sha512::new();
-            h.update(&rem[..len]);
-            h.update(data);
-            out.copy_from_slice(h.finalize().as_slice());
-        }
-    }
-    out
+    hash_parts(algo, &[&rem[..len], data])
 }
 
 /// RmmMeasurementDescriptorRipas: RTT_INIT_RIPAS's extension per entry.

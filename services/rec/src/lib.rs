@@ -23,7 +23,7 @@ mod rsi;
 use arch::*;
 use gic::GicFeatures;
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, GranuleState};
-use rampart_ipc::lease::{GRANULE_SIZE, Granule, Leases};
+use rampart_ipc::lease::{GRANULE_SIZE, Leases};
 use rampart_ipc::realm::{RealmInfo, RealmProtocol, RealmReply, RealmRequest, RealmState};
 use rampart_ipc::rec::{
     FLAG_EMULATABLE, FLAG_HOST_CALL, FLAG_PSCI_PENDING, FLAG_RUNNABLE, PendingExit, RecContext,
@@ -697,11 +697,11 @@ where
             return input();
         }
         self.unlock(addr);
-        let mut g = Granule::ZERO;
+        let mut bytes = [0u8; RecParams::SIZE];
         self.leases
-            .read_ns(addr, 0, g.bytes_mut())
+            .read_ns(addr, 0, &mut bytes)
             .map_err(|_| RmiError::Input)?;
-        Ok(RecParams::read(&g))
+        Ok(RecParams::from_bytes(&bytes))
     }
 
     /// Returns aux granules to DELEGATED (scrubbed on the way).
@@ -715,7 +715,7 @@ where
     }
 
     fn scrub(&mut self, rec: u64) {
-        let _ = self.leases.with_realm(rec, |g| *g = Granule::ZERO);
+        let _ = self.leases.with_realm(rec, |g| g.0.fill(0));
     }
 
     /// Drops the reference REC_ENTER took.

@@ -1,5 +1,6 @@
 //! nshost: a bare-metal NS-EL2 test hypervisor. It drives EL3 (SMCCC,
-//! PSCI) and the RMM (RMI) the way a host would, reports `case <name>: PASS`
+//! PSCI) and the RMM (RMI) the way a host would, runs a realm guest
+//! (`tests/guest`, embedded by build.rs) under it, reports `case <name>: PASS`
 //! or `FAIL` per case, then a verdict line, and powers the machine off.
 #![no_std]
 #![no_main]
@@ -43,6 +44,7 @@ macro_rules! case {
     }};
 }
 
+mod guest;
 mod realm;
 mod rt;
 
@@ -170,6 +172,7 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
     case!("unknown_fids", all, "unknown fids");
 
     realm::lifecycle();
+    guest::run();
 
     let passed = PASSED.load(Ordering::Relaxed);
     let failed = FAILED.load(Ordering::Relaxed);

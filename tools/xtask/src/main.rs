@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: build, run, test and trace Rampart per board.
 //!
-//! * `build` — the three firmware images, their flat binaries and the boot
-//!   flash image `target/rampart/<board>/flash.bin`.
+//! * `build` — the three firmware images (nshost with the realm guest
+//!   embedded), their flat binaries and the boot flash image
+//!   `target/rampart/<board>/flash.bin`.
 //! * `run` — build, boot the whole stack on QEMU, decode the trace live and
 //!   judge the end-to-end verdict the `nshost` payload reports.
 //! * `test` — format and lint checks, host tests, and the QEMU end-to-end run
@@ -39,7 +40,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build root, realm and nshost for a board and assemble its boot flash image.
+    /// Build root, realm, the realm guest and nshost for a board and assemble its boot flash image.
     Build {
         #[arg(long, value_enum, default_value_t = Board::QemuVirt)]
         board: Board,

@@ -7,7 +7,7 @@ use crate::firmware::{self, firmware_cargo};
 use crate::prereq;
 use crate::qemu::{self, RunOptions};
 use crate::verdict::{self, Judgement};
-use crate::workspace::{FIRMWARE, Workspace, cargo, run_status};
+use crate::workspace::{FIRMWARE, GUEST, Workspace, cargo, run_status};
 
 pub struct Options {
     pub qemu: bool,
@@ -35,14 +35,14 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<bool> {
         );
         let mut host = cargo(&ws.root);
         host.args(["clippy", "--workspace"]);
-        for (package, _) in FIRMWARE {
+        for (package, _) in FIRMWARE.iter().chain([&GUEST]) {
             host.args(["--exclude", package]);
         }
         host.args(["--all-targets", "--", "-D", "warnings"]);
         step("clippy (host)", run_status(&mut host)?);
         match prereq::check_target(&ws.root) {
             Ok(()) => {
-                for (package, _) in FIRMWARE {
+                for (package, _) in [&GUEST].into_iter().chain(FIRMWARE.iter()) {
                     let mut command = firmware_cargo(ws, "clippy", package, E2E_BOARD);
                     command.args(["--", "-D", "warnings"]);
                     step(

@@ -14,6 +14,14 @@ pub const FIRMWARE: [(&str, &str); 3] = [
     ("rampart-nshost", "nshost"),
 ];
 
+/// The realm guest (package, flat-binary stem): built before the images
+/// above, because nshost embeds its flat binary.
+pub const GUEST: (&str, &str) = ("rampart-guest", "guest");
+/// The image that embeds the guest, and the variable its build script reads
+/// the guest's flat binary from.
+pub const GUEST_HOST: &str = "rampart-nshost";
+pub const GUEST_BIN_ENV: &str = "RAMPART_GUEST_BIN";
+
 pub const FIRMWARE_TARGET: &str = "aarch64-unknown-none-softfloat";
 
 pub struct Workspace {

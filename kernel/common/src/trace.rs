@@ -118,15 +118,7 @@ unsafe impl defmt::Logger for Logger {
                 &buffers.payload[..buffers.len],
                 &mut buffers.record,
             );
-            let lock = shared_lock();
-            if let Some(lock) = lock {
-                take(lock);
-            }
-            // SAFETY: `init`'s contract.
-            unsafe { Pl011::new(uart) }.write_bytes(&buffers.record[..n]);
-            if let Some(lock) = lock {
-                lock.store(0, Ordering::Release);
-            }
+            emit(uart, &buffers.record[..n]);
         }
         LOCAL_LOCK.store(false, Ordering::Release);
     }
@@ -163,16 +155,22 @@ pub fn text(channel: u8, text: &[u8]) {
     // and release.
     let buffers = unsafe { &mut *BUFFERS.0.get() };
     let n = encode_record(channel, text, &mut buffers.record);
+    emit(uart, &buffers.record[..n]);
+    LOCAL_LOCK.store(false, Ordering::Release);
+}
+
+/// Writes one whole record to the UART under the lock shared by every
+/// image on it (the caller holds this image's LOCAL_LOCK).
+fn emit(uart: usize, record: &[u8]) {
     let lock = shared_lock();
     if let Some(lock) = lock {
         take(lock);
     }
     // SAFETY: `init`'s contract.
-    unsafe { Pl011::new(uart) }.write_bytes(&buffers.record[..n]);
+    unsafe { Pl011::new(uart) }.write_bytes(record);
     if let Some(lock) = lock {
         lock.store(0, Ordering::Release);
     }
-    LOCAL_LOCK.store(false, Ordering::Release);
 }
 
 /// Logs a panic and parks the core for good.

@@ -9,7 +9,7 @@
 //! One host CPU runs both RECs: a REC waiting for the other one yields
 //! with a host call, and the loop switches RECs.
 
-use crate::{call, rt};
+use crate::realm::{all_zero, fill, ok, rmi, write_u64};
 use core::arch::asm;
 use rampart_arch::{read_sysreg, write_sysreg};
 use rampart_guest::layout::{self, GRANULE as G};
@@ -41,30 +41,6 @@ const EC_WFX: u64 = 0x01;
 const EC_DABT_LOWER: u64 = 0x24;
 /// RMI_ERROR_REALM with index 1: the realm is SYSTEM_OFF.
 const ERROR_REALM_SYSTEM_OFF: u64 = rmi::ERROR_REALM | (1 << 8);
-
-fn rmi(fid: u32, args: &[u64]) -> [u64; 8] {
-    call(fid, args)
-}
-
-fn ok(r: &[u64; 8]) -> bool {
-    r[0] == rmi::SUCCESS
-}
-
-fn write_u64(pa: u64, offset: u64, value: u64) {
-    // SAFETY: the scenario's pool is NS DRAM identity-mapped by rt.rs and
-    // used by nothing else.
-    unsafe { core::ptr::write_volatile((pa + offset) as *mut u64, value) };
-}
-
-fn fill(pa: u64, f: impl Fn(u64) -> u64) {
-    for i in 0..512 {
-        write_u64(pa, i * 8, f(i));
-    }
-}
-
-fn all_zero(pa: u64) -> bool {
-    (0..512).all(|i| rt::probe(pa + i * 8) == (0, None))
-}
 
 /// A NS page of the pool as a granule, for the ABI views. The reference
 /// must not live across an SMC (the RMM writes the page during one).

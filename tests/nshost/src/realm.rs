@@ -26,26 +26,28 @@ const S2SZ: u64 = 40;
 /// First unprotected IPA for s2sz 40.
 const UNPROTECTED: u64 = 1 << (S2SZ - 1);
 
-fn rmi(fid: u32, args: &[u64]) -> [u64; 8] {
+pub(crate) fn rmi(fid: u32, args: &[u64]) -> [u64; 8] {
     call(fid, args)
 }
 
-fn ok(r: &[u64; 8]) -> bool {
+pub(crate) fn ok(r: &[u64; 8]) -> bool {
     r[0] == rmi::SUCCESS
 }
 
-fn write_u64(pa: u64, offset: u64, value: u64) {
-    // SAFETY: the scenario's pool is NS DRAM identity-mapped by rt.rs.
+/// Writes a word of a scenario's NS pool.
+pub(crate) fn write_u64(pa: u64, offset: u64, value: u64) {
+    // SAFETY: the scenarios' pools are NS DRAM identity-mapped by rt.rs and
+    // used by nothing else.
     unsafe { core::ptr::write_volatile((pa + offset) as *mut u64, value) };
 }
 
-fn fill(pa: u64, f: impl Fn(u64) -> u64) {
+pub(crate) fn fill(pa: u64, f: impl Fn(u64) -> u64) {
     for i in 0..512 {
         write_u64(pa, i * 8, f(i));
     }
 }
 
-fn all_zero(pa: u64) -> bool {
+pub(crate) fn all_zero(pa: u64) -> bool {
     (0..512).all(|i| rt::probe(pa + i * 8) == (0, None))
 }
 

@@ -73,6 +73,13 @@ pub const RUN_GPRS: usize = 31;
 /// List registers in RmiRecEnter / RmiRecExit.
 pub const RUN_LRS: usize = 16;
 
+/// The little-endian word at byte `offset` of `b`; 0 past its end.
+fn le_u64(b: &[u8], offset: usize) -> u64 {
+    b.get(offset..offset + 8)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
 /// REC_CREATE's parameters as the RMM reads them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct RecParams {
@@ -94,11 +101,7 @@ impl RecParams {
 
     /// From the first [`Self::SIZE`] bytes of an RmiRecParams.
     pub fn from_bytes(b: &[u8]) -> Self {
-        let at = |o: usize| {
-            b.get(o..o + 8)
-                .and_then(|s| s.try_into().ok())
-                .map_or(0, u64::from_le_bytes)
-        };
+        let at = |o| le_u64(b, o);
         let mut p = RecParams {
             flags: at(params::FLAGS),
             mpidr: at(params::MPIDR),
@@ -143,7 +146,7 @@ impl RecEntry {
     pub const SIZE: usize = exit::BASE;
 
     pub fn read(b: &[u8]) -> Self {
-        let at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+        let at = |o| le_u64(b, o);
         let mut e = RecEntry {
             flags: at(entry::FLAGS),
             gicv3_hcr: at(entry::GICV3_HCR),

@@ -60,6 +60,18 @@ impl RmiError {
         };
         status | (index as u64) << 8
     }
+
+    /// The error a failed command's X0 carries (the inverse of [`Self::reg`];
+    /// an unknown status reads as RMI_ERROR_INPUT).
+    pub const fn from_reg(x0: u64) -> Self {
+        let index = (x0 >> 8) as u8;
+        match x0 & 0xff {
+            ERROR_REALM => RmiError::Realm(index),
+            ERROR_REC => RmiError::Rec(index),
+            ERROR_RTT => RmiError::Rtt(index),
+            _ => RmiError::Input,
+        }
+    }
 }
 
 pub type RmiResult<T> = Result<T, RmiError>;
@@ -425,6 +437,14 @@ mod tests {
         assert_eq!(RmiError::Realm(0).reg(), 2);
         assert_eq!(result_regs(Ok(Outputs::two(7, 8))), [0, 7, 8, 0, 0]);
         assert_eq!(result_regs(Err(RmiError::Rtt(3))), [0x304, 0, 0, 0, 0]);
+        for e in [
+            RmiError::Input,
+            RmiError::Realm(1),
+            RmiError::Rec(0),
+            RmiError::Rtt(3),
+        ] {
+            assert_eq!(RmiError::from_reg(e.reg()), e);
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! exception to R-EL2, so the REC service always sees a complete context.
 
 use crate::slots::KernelLeases;
+use bytemuck::Zeroable;
 use core::arch::global_asm;
 use rampart_arch::{isb, read_sysreg, write_sysreg};
 use rampart_ipc::lease::Leases;
@@ -298,6 +299,7 @@ fn fp_restore(regs: &FpRegs) {
 }
 
 /// The host's state, saved for the length of one REC_ENTER.
+#[derive(Clone, Copy, Zeroable)]
 struct HostState {
     el1: El1Regs,
     timer: TimerRegs,
@@ -319,20 +321,7 @@ impl ArchVcpu {
     pub fn new(cpu: usize) -> Self {
         Self {
             cpu,
-            host: HostState {
-                el1: El1Regs::default(),
-                timer: TimerRegs::default(),
-                gic: GicRegs::default(),
-                keys: [0; 10],
-                fp: FpRegs {
-                    v: [0; 32],
-                    fpsr: 0,
-                    fpcr: 0,
-                },
-                hcr: 0,
-                cnthctl: 0,
-                cntvoff: 0,
-            },
+            host: HostState::zeroed(),
         }
     }
 
@@ -433,17 +422,12 @@ impl Vcpu for ArchVcpu {
             far: 0,
             hpfar: 0,
         };
-        let mut leases = self.leases();
-        let fp_state = match leases.with_realm(rec, |g| RecContext::of(g).fp_state) {
-            Ok(pa) => pa,
-            Err(_) => return failed,
-        };
         let mut fp_leases = self.leases();
-        leases
+        self.leases()
             .with_realm(rec, |g| {
                 let ctx = RecContext::of_mut(g);
                 fp_leases
-                    .with_realm(fp_state, |f| {
+                    .with_realm(ctx.fp_state, |f| {
                         let fp: &mut FpRegs = bytemuck::from_bytes_mut(
                             &mut f.bytes_mut()[..core::mem::size_of::<FpRegs>()],
                         );

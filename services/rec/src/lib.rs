@@ -34,7 +34,7 @@ use rampart_ipc::rmi::{Command, Outputs, RmiError, RmiResult};
 use rampart_ipc::rtt::{Lookup, RttProtocol, RttReply, RttRequest};
 use rampart_ipc::{Server, Transport};
 
-const GRANULE: u64 = GRANULE_SIZE as u64;
+pub(crate) const GRANULE: u64 = GRANULE_SIZE as u64;
 
 /// Auxiliary granules per REC (RMI_REC_AUX_COUNT): one, for the REC's
 /// FP/SIMD state.
@@ -375,7 +375,7 @@ where
             _ => return input(),
         };
         if regs[0] != rampart_ipc::rmi::SUCCESS {
-            return Err(decode_error(regs[0]));
+            return Err(RmiError::from_reg(regs[0]));
         }
         self.update(rec, |c| c.ripas_addr = regs[1])?;
         Ok(Outputs::one(regs[1]))
@@ -399,10 +399,9 @@ where
     /// Ok(true): run the REC. Ok(false): the REC must not run (a host call
     /// whose buffer the host unmapped: the exit record already says so).
     pub fn enter(&mut self, rec: u64, run: u64) -> RmiResult<bool> {
-        if !self.lock(run, GranuleState::Undelegated) {
+        if !self.is_ns(run) {
             return input();
         }
-        self.unlock(run);
         if !self.lock(rec, GranuleState::Rec) {
             return input();
         }
@@ -693,10 +692,9 @@ where
     // ---- helpers -------------------------------------------------------------
 
     fn read_params(&mut self, addr: u64) -> Step<RecParams> {
-        if !self.lock(addr, GranuleState::Undelegated) {
+        if !self.is_ns(addr) {
             return input();
         }
-        self.unlock(addr);
         let mut bytes = [0u8; RecParams::SIZE];
         self.leases
             .read_ns(addr, 0, &mut bytes)
@@ -815,22 +813,22 @@ where
         let _ = self.granule(GranuleRequest::AddRef { addr, delta });
     }
 
+    /// A granule the GST tracks as UNDELEGATED (NS): an argument the host
+    /// gives for the RMM to read or write through. Taking its lock (rather
+    /// than reading its state) also refuses memory the RMM reserves.
+    fn is_ns(&mut self, addr: u64) -> bool {
+        let ns = self.lock(addr, GranuleState::Undelegated);
+        if ns {
+            self.unlock(addr);
+        }
+        ns
+    }
+
     fn refcount(&mut self, addr: u64) -> Step<u64> {
         match self.granule(GranuleRequest::Query { addr }) {
             Some(GranuleReply::Info { refcount, .. }) => Ok(refcount),
             _ => input(),
         }
-    }
-}
-
-/// An RMI status register value back as an error.
-fn decode_error(x0: u64) -> RmiError {
-    let index = (x0 >> 8) as u8;
-    match x0 & 0xff {
-        2 => RmiError::Realm(index),
-        3 => RmiError::Rec(index),
-        4 => RmiError::Rtt(index),
-        _ => RmiError::Input,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::arch::*;
 use crate::psci_status::*;
-use crate::{RecService, stage2_abort};
+use crate::{GRANULE, RecService, stage2_abort};
 use rampart_ipc::Transport;
 use rampart_ipc::granule::GranuleProtocol;
 use rampart_ipc::lease::Leases;
@@ -15,7 +15,6 @@ use rampart_ipc::rsi::{self, host_call, realm_config};
 use rampart_ipc::rtt::{RttProtocol, RttReply, RttRequest};
 use rampart_ipc::smccc::{self, SMC_UNKNOWN};
 
-const GRANULE: u64 = 4096;
 /// SMCCC 1.1+: bit 16 of an SMC64 FID is the SVE "state not live" hint.
 const SVE_HINT: u32 = 1 << 16;
 

@@ -955,12 +955,7 @@ where
         ripas: u8,
         change_destroyed: bool,
     ) -> Step<Outputs> {
-        let info = match Transport::<RealmProtocol>::call(&mut self.ipc, RealmRequest::Info { rd })
-        {
-            Ok(RealmReply::Info(info)) if config_ok(&info) => info,
-            _ => return Err(fault()),
-        };
-        let realm = Realm { rd, info };
+        let realm = self.realm_held(rd)?;
         let to_ram = match ripas {
             0 => false,
             1 => true,
@@ -1053,15 +1048,15 @@ where
     /// rd_state: RMI_ERROR_INPUT).
     fn open_realm(&mut self, rd: u64) -> Step<Realm> {
         self.lock(rd, GranuleState::Rd)?;
-        let info = match Transport::<RealmProtocol>::call(&mut self.ipc, RealmRequest::Info { rd })
-        {
-            Ok(RealmReply::Info(info)) => info,
-            _ => return Err(fault()),
-        };
-        if !config_ok(&info) {
-            return Err(fault());
+        self.realm_held(rd)
+    }
+
+    /// The parameters of a realm whose RD is already locked.
+    fn realm_held(&mut self, rd: u64) -> Step<Realm> {
+        match self.realm(RealmRequest::Info { rd }) {
+            Some(RealmReply::Info(info)) if config_ok(&info) => Ok(Realm { rd, info }),
+            _ => Err(fault()),
         }
-        Ok(Realm { rd, info })
     }
 
     /// RttWalk(rd, ipa, target) (A5.5.10): from the starting-level table

@@ -11,6 +11,7 @@
 //!   manifest, GTSI/attestation calls).
 #![no_std]
 
+pub mod attest;
 pub mod gpt;
 pub mod granule;
 pub mod lease;

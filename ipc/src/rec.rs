@@ -152,7 +152,20 @@ pub struct RecContext {
     pub ripas_value: u64,
     pub ripas_flags: u64,
     pub exit: PendingExit,
+    /// The attestation token in progress (RSI_ATTESTATION_TOKEN_*): one of
+    /// the `ATTEST_*` states, the token's length and how much of it the
+    /// realm has been given.
+    pub attest_state: u64,
+    pub token_len: u64,
+    pub token_copied: u64,
 }
+
+/// No token in progress (before INIT, after the last CONTINUE).
+pub const ATTEST_IDLE: u64 = 0;
+/// INIT captured the claims; the token is not signed yet.
+pub const ATTEST_CLAIMS: u64 = 1;
+/// The token is signed and sits in the token aux granules.
+pub const ATTEST_SIGNED: u64 = 2;
 
 impl RecContext {
     pub const SIZE: usize = core::mem::size_of::<RecContext>();
@@ -203,6 +216,9 @@ pub struct Trap {
     pub esr: u64,
     pub far: u64,
     pub hpfar: u64,
+    /// A physical interrupt is pending at R-EL2 (ISR_EL1 non-zero) as the
+    /// trap is handled: long RSI work (token signing) yields to it.
+    pub irq_pending: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +275,7 @@ mod tests {
                 esr: u64::MAX,
                 far: 3,
                 hpfar: 4,
+                irq_pending: true,
             },
         });
         for reply in [

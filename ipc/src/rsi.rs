@@ -21,6 +21,7 @@ pub const SUCCESS: u64 = 0;
 pub const ERROR_INPUT: u64 = 1;
 pub const ERROR_STATE: u64 = 2;
 pub const INCOMPLETE: u64 = 3;
+pub const ERROR_UNKNOWN: u64 = 4;
 
 /// RsiRipas (B5.4.7) and RmiRipas share their encoding.
 pub const RIPAS_EMPTY: u64 = 0;

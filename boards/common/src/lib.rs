@@ -164,6 +164,65 @@ impl Topology {
     }
 }
 
+/// Where the platform's attestation identity and keys come from (root
+/// answers RMM_ATTEST_GET_REALM_KEY and RMM_ATTEST_GET_PLAT_TOKEN from it).
+/// More sources follow (RSE on `fvp-rdv3`), so code outside this crate must
+/// handle variants it does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttestationSource {
+    /// The board has no platform attestation: the calls fail with E_RMM_UNK.
+    None,
+    /// Root derives the platform attestation key (CPAK) and the realm
+    /// attestation key (RAK) from a secret stored in the board data. The
+    /// secret is in every copy of the firmware, so anyone can forge tokens:
+    /// for development and testing only.
+    DevelopmentSecret(DevelopmentAttestation),
+}
+
+/// A development attestation source: the secret and the claims that
+/// describe the platform.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DevelopmentAttestation {
+    /// Public by construction; see [`AttestationSource::DevelopmentSecret`].
+    pub secret: &'static [u8; 32],
+    pub identity: PlatformIdentity,
+}
+
+impl core::fmt::Debug for DevelopmentAttestation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Keep key material out of logs out of habit, even a public secret.
+        f.debug_struct("DevelopmentAttestation")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The platform token claims that describe the board rather than the boot
+/// (RMM spec 1.0, A7.2.3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlatformIdentity {
+    /// Implementation ID (A7.2.3.2.3): names the platform implementation.
+    pub implementation_id: [u8; 32],
+    /// Platform config (A7.2.3.2.5): chosen implementation options.
+    pub config: &'static [u8],
+    /// Lifecycle (A7.2.3.2.6): state in [15:8], implementation defined [7:0].
+    pub lifecycle: u16,
+    /// Verification service hint (A7.2.3.2.8), omitted when None.
+    pub verification_service: Option<&'static str>,
+}
+
+/// Platform lifecycle states, value[15:8] of the lifecycle claim (A7.2.3.2.6).
+pub mod lifecycle {
+    pub const UNKNOWN: u16 = 0x0000;
+    pub const ASSEMBLY_AND_TEST: u16 = 0x1000;
+    pub const CCA_PLATFORM_ROT_PROVISIONING: u16 = 0x2000;
+    pub const SECURED: u16 = 0x3000;
+    pub const NON_CCA_PLATFORM_ROT_DEBUG: u16 = 0x4000;
+    pub const RECOVERABLE_CCA_PLATFORM_ROT_DEBUG: u16 = 0x5000;
+    pub const DECOMMISSIONED: u16 = 0x6000;
+}
+
 /// Everything firmware needs to know about a board.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoardInfo {
@@ -190,6 +249,8 @@ pub struct BoardInfo {
     pub gic: Gic,
     pub counter_hz: u64,
     pub power: PowerControl,
+    /// The platform attestation source.
+    pub attestation: AttestationSource,
 }
 
 impl BoardInfo {

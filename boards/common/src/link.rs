@@ -46,7 +46,13 @@ pub fn write_script(out: &mut impl Write, l: &ImageLayout) -> fmt::Result {
     writeln!(out, "  . = ALIGN(4096); __text_end = .;")?;
     writeln!(out, "  .rodata : {{ *(.rodata .rodata.*) }}")?;
     writeln!(out, "  . = ALIGN(4096); __rodata_end = .;")?;
-    writeln!(out, "  .data : {{ *(.data .data.*) *(.got .got.*) }}")?;
+    // The padding to 16 is inside .data so that the flat binary ends where
+    // the image does: a measurement of the loaded image (the platform
+    // token's) equals the hash of the .bin file.
+    writeln!(
+        out,
+        "  .data : {{ *(.data .data.*) *(.got .got.*) . = ALIGN(16); }}"
+    )?;
     writeln!(out, "  . = ALIGN(16); __image_end = .;")?;
     writeln!(
         out,

@@ -3,7 +3,8 @@
 //! memory" in a buffer ([`Memory`]) and GPT tables in a vector.
 
 use rampart_board::{
-    BoardInfo, Gic, Gpi, GptConfig, PasRegion, PowerControl, Range, RootLayout, Topology, Uart,
+    AttestationSource, BoardInfo, DevelopmentAttestation, Gic, Gpi, GptConfig, PasRegion,
+    PlatformIdentity, PowerControl, Range, RootLayout, Topology, Uart, lifecycle,
 };
 
 const MB: u64 = 1 << 20;
@@ -12,6 +13,18 @@ pub const ROOT_RAM: Range = Range::new(0x0e00_0000, MB);
 pub const GPT_TABLES: Range = Range::new(0x0e10_0000, MB);
 pub const DRAM: Range = Range::new(0x4000_0000, 64 * MB);
 pub const RMM: Range = Range::new(0x4010_0000, 8 * MB);
+
+/// The simulated board's attestation secret: a development secret like
+/// qemu-virt's (public, tokens forgeable), different so that tests notice
+/// a board mix-up.
+pub const DEVELOPMENT_ATTESTATION_SECRET: [u8; 32] = *b"rampart host-board DEV SECRET v1";
+
+pub const PLATFORM_IDENTITY: PlatformIdentity = PlatformIdentity {
+    implementation_id: *b"rampart/host/simulated-board/v1\0",
+    config: &[0xcf, 0x01],
+    lifecycle: lifecycle::ASSEMBLY_AND_TEST,
+    verification_service: Some("http://localhost:8080"),
+};
 
 static DRAM_BANKS: [Range; 1] = [DRAM];
 
@@ -83,6 +96,10 @@ pub static BOARD: BoardInfo = BoardInfo {
     },
     counter_hz: 1_000_000_000,
     power: PowerControl::None,
+    attestation: AttestationSource::DevelopmentSecret(DevelopmentAttestation {
+        secret: &DEVELOPMENT_ATTESTATION_SECRET,
+        identity: PLATFORM_IDENTITY,
+    }),
 };
 
 /// A window of simulated physical memory.

@@ -8,7 +8,8 @@
 #![no_std]
 
 use rampart_board::{
-    BoardInfo, Gic, Gpi, GptConfig, PasRegion, PowerControl, Range, RootLayout, Topology, Uart,
+    AttestationSource, BoardInfo, DevelopmentAttestation, Gic, Gpi, GptConfig, PasRegion,
+    PlatformIdentity, PowerControl, Range, RootLayout, Topology, Uart, lifecycle,
 };
 
 const MB: u64 = 1 << 20;
@@ -30,6 +31,29 @@ pub const DRAM: Range = Range::new(0x4000_0000, 2 * GB);
 pub const RMM: Range = Range::new(0x4010_0000, 24 * MB);
 pub const RMM_SHARED_PAGE: u64 = RMM.base + RMM.size - 0x1000;
 pub const NS_ENTRY: u64 = RMM.base + RMM.size;
+
+/// DEVELOPMENT SECRET — NO SECURITY. Root derives the platform attestation
+/// key (CPAK) and the realm attestation key (RAK) from these bytes. They are
+/// in this public source and in every flash image, so anyone can compute
+/// both keys and forge platform and realm tokens that verify. QEMU has no
+/// hardware root of trust to hold a real secret; a board with one (RSE on
+/// RD-V3) uses another [`AttestationSource`].
+pub const DEVELOPMENT_ATTESTATION_SECRET: [u8; 32] = *b"rampart qemu-virt DEV SECRET v1!";
+
+/// The platform token claims of this board (RMM spec 1.0, A7.2.3.2).
+pub const PLATFORM_IDENTITY: PlatformIdentity = PlatformIdentity {
+    implementation_id: *b"rampart/qemu-virt/development/v1",
+    // QEMU has no Root Non-volatile Storage, so no System Properties field
+    // to report (A7.2.3.2.5): four zero bytes.
+    config: &[0; 4],
+    // A platform whose key is public has not been through RoT provisioning:
+    // assembly and test is the honest state, and verifiers treat it as
+    // untrustworthy, which it is.
+    lifecycle: lifecycle::ASSEMBLY_AND_TEST,
+    // A hint only (A7.2.3.2.8): where a verifier run beside QEMU on the
+    // development host would listen. `rampart-verify` needs no service.
+    verification_service: Some("http://localhost:8080"),
+};
 
 static DRAM_BANKS: [Range; 1] = [DRAM];
 
@@ -181,6 +205,10 @@ pub static BOARD: BoardInfo = BoardInfo {
         poweroff_line: 0,
         reset_line: 1,
     },
+    attestation: AttestationSource::DevelopmentSecret(DevelopmentAttestation {
+        secret: &DEVELOPMENT_ATTESTATION_SECRET,
+        identity: PLATFORM_IDENTITY,
+    }),
 };
 
 #[cfg(test)]

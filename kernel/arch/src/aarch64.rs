@@ -181,3 +181,51 @@ pub unsafe fn probe_read(addr: u64) -> u64 {
     };
     value
 }
+
+/// The `critical-section` implementation both kernels use (the heap
+/// allocator relies on it): interrupts masked on this CPU, plus a lock that
+/// excludes the other CPUs. Re-entrant on the CPU that holds it, as the
+/// crate's contract requires.
+mod critical {
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    struct CpuLock;
+    critical_section::set_impl!(CpuLock);
+
+    /// MPIDR affinity (+1, so that 0 means free) of the holder.
+    static OWNER: AtomicU64 = AtomicU64::new(0);
+    /// Restore-state bit: this acquire found the lock already ours.
+    const NESTED: u64 = 1 << 63;
+
+    // SAFETY: acquire masks interrupts before taking the lock and release
+    // drops it (outer level only) before restoring DAIF, so a CPU never
+    // spins on a lock it holds and no interrupt handler runs inside.
+    unsafe impl critical_section::Impl for CpuLock {
+        unsafe fn acquire() -> u64 {
+            let daif = crate::read_sysreg!("daif");
+            // SAFETY: masking interrupts has no memory effects.
+            unsafe { core::arch::asm!("msr daifset, #0xf", options(nomem, nostack)) };
+            let me = (super::mpidr() & 0xff_00ff_ffff) + 1;
+            if OWNER.load(Ordering::Relaxed) == me {
+                return daif | NESTED;
+            }
+            while OWNER
+                .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                core::hint::spin_loop();
+            }
+            daif
+        }
+
+        unsafe fn release(state: u64) {
+            if state & NESTED == 0 {
+                OWNER.store(0, Ordering::Release);
+            }
+            // SAFETY: restores the interrupt mask saved by acquire.
+            unsafe {
+                core::arch::asm!("msr daif, {}", in(reg) state & !NESTED, options(nomem, nostack))
+            };
+        }
+    }
+}

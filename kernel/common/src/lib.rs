@@ -5,6 +5,8 @@
 //! architecture dependency; the `firmware` feature adds the defmt logger.
 #![no_std]
 
+#[cfg(feature = "heap")]
+pub mod heap;
 pub mod pagetable;
 #[cfg(feature = "firmware")]
 pub mod pl011;

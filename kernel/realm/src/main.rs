@@ -8,6 +8,7 @@
 #![no_std]
 #![no_main]
 
+mod attest;
 mod boot;
 mod mmu;
 mod rmi;
@@ -122,6 +123,7 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
     rampart_arch::write_sysreg!("cptr_el2", run::CPTR_EL2);
     rampart_arch::isb();
     router::init_gst(heap);
+    attest::init(shared);
     let m = &platform.manifest;
     defmt::info!(
         "rampart rmm: interface {=u64:#x}, manifest {=u32:#x}, {=usize} CPUs, {=usize} DRAM bank(s), first {=u64:#x}+{=u64:#x}",

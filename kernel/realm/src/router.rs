@@ -1,12 +1,15 @@
-//! The RMM's IPC router: it hosts the services (granule, realm, RTT) and delivers typed requests to them on the calling CPU,
+//! The RMM's IPC router: it hosts the services (granule, realm, RTT, REC,
+//! attestation) and delivers typed requests to them on the calling CPU,
 //! tracing each call at debug level. Services reach each other only
 //! through it.
 
 use crate::slots::KernelLeases;
 use rampart_arch::read_sysreg;
 use rampart_arch::smc;
+use rampart_attest::service::AttestService;
 use rampart_board::Range;
 use rampart_granule::{Entry, GranuleService, Gst, Gtsi};
+use rampart_ipc::attest::{AttestProtocol, AttestReply, AttestRequest};
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest};
 use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
 use rampart_ipc::rec::{RecProtocol, RecReply, RecRequest};
@@ -241,6 +244,16 @@ impl Transport<RecProtocol> for Router {
         let mut service = RecService::new(*self, KernelLeases { cpu: self.cpu }, cpu_features());
         let reply = service.handle(request);
         defmt::debug!("ipc rec: {} -> {}", request, reply);
+        Ok(reply)
+    }
+}
+
+impl Transport<AttestProtocol> for Router {
+    fn call(&mut self, request: AttestRequest) -> Result<AttestReply, IpcError> {
+        let attestation = crate::attest::attestation();
+        let mut service = AttestService::new(KernelLeases { cpu: self.cpu }, attestation);
+        let reply = service.handle(request);
+        defmt::debug!("ipc attestation: {} -> {}", request, reply);
         Ok(reply)
     }
 }

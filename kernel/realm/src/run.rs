@@ -373,6 +373,7 @@ fn run_loaded(ctx: &mut RecContext, fp: &mut FpRegs) -> Trap {
             esr: 0,
             far: 0,
             hpfar: 0,
+            irq_pending: false,
         }
     } else {
         // SAFETY: EL1 and EL2 state for the realm is loaded above; the
@@ -389,6 +390,7 @@ fn run_loaded(ctx: &mut RecContext, fp: &mut FpRegs) -> Trap {
             esr: read_sysreg!("esr_el2"),
             far: read_sysreg!("far_el2"),
             hpfar: read_sysreg!("hpfar_el2"),
+            irq_pending: read_sysreg!("isr_el1") != 0,
         }
     };
     ctx.pc = read_sysreg!("elr_el2");
@@ -421,6 +423,7 @@ impl Vcpu for ArchVcpu {
             esr: 0,
             far: 0,
             hpfar: 0,
+            irq_pending: false,
         };
         let mut fp_leases = self.leases();
         self.leases()

@@ -211,6 +211,8 @@ unsafe extern "C" {
     static __text_end: u8;
     static __rodata_end: u8;
     static __image_start: u8;
+    static __image_end: u8;
+    static __image_lma: u8;
     static __ram_end: u8;
 }
 
@@ -223,6 +225,19 @@ pub fn image_layout() -> (u64, u64, u64, u64) {
         &raw const __rodata_end as u64,
         &raw const __ram_end as u64,
     )
+}
+
+/// The root image as stored in boot flash: (address, length). It starts
+/// with the reset code at the flash base and ends with the last byte the
+/// reset code copies to RAM (`__image_lma` + the image's RAM part): the
+/// bytes of `root.bin`, zero-padded to a multiple of 16 (`__image_end` is
+/// 16-aligned; objcopy stops at the last byte of `.data`).
+pub fn flash_image() -> (u64, usize) {
+    let base = crate::BOARD.root.flash.base;
+    // Only the addresses of linker-defined symbols are taken; nothing is read.
+    let ram_part = &raw const __image_end as u64 - &raw const __image_start as u64;
+    let end = &raw const __image_lma as u64 + ram_part;
+    (base, (end - base) as usize)
 }
 
 pub fn vectors() -> u64 {

@@ -8,6 +8,7 @@
 #![no_std]
 #![no_main]
 
+mod attest;
 mod boot;
 mod context;
 mod gic;
@@ -65,13 +66,15 @@ extern "C" fn root_cold_main(frame: &mut Frame, core: usize) -> ! {
         MAX_CPUS,
         f.rme
     );
+    attest::init_heap();
     gic::init_distributor();
-    let images = platform::load_images();
+    let rmm_image = platform::load_images();
     gpt::init();
     PSCI.mark_boot_core(core);
-    if !images {
+    let Some(rmm_image) = rmm_image else {
         panic!("boot: nothing to run");
-    }
+    };
+    attest::init(rmm_image);
     platform::write_boot_manifest();
     let mut cpu = CPUS[core].lock();
     let args = [

@@ -8,8 +8,9 @@ use rampart_board::{PowerControl, Range};
 use rampart_ipc::rmm_el3::{BootManifest, Console, SHARED_PAGE_SIZE, write_manifest};
 
 /// Copies the RMM and the NS payload from the package to their load
-/// addresses. Returns false (after saying why) when the package is unusable.
-pub fn load_images() -> bool {
+/// addresses. Returns where the RMM image now lies, or None (after saying
+/// why) when the package is unusable.
+pub fn load_images() -> Option<Range> {
     let flash = BOARD.root.flash;
     let offset = BOARD.root.package_offset;
     // SAFETY: the boot flash is mapped read-only for root (mmu.rs) and never written.
@@ -27,9 +28,10 @@ pub fn load_images() -> bool {
                 offset,
                 defmt::Debug2Format(&e)
             );
-            return false;
+            return None;
         }
     };
+    let mut rmm_image = None;
     let targets = [
         (
             ImageKind::Rmm,
@@ -49,6 +51,9 @@ pub fn load_images() -> bool {
                     unsafe { core::slice::from_raw_parts_mut(entry.load as *mut u8, image.len()) };
                 dest.copy_from_slice(image);
                 rampart_arch::dc_civac_range(entry.load as usize, image.len());
+                if kind == ImageKind::Rmm {
+                    rmm_image = Some(Range::new(entry.load, image.len() as u64));
+                }
                 defmt::info!(
                     "boot: loaded {} ({=usize} bytes) at {=u64:#x}",
                     defmt::Debug2Format(&kind),
@@ -61,7 +66,7 @@ pub fn load_images() -> bool {
                     "boot: the package has no {} image",
                     defmt::Debug2Format(&kind)
                 );
-                return false;
+                return None;
             }
             Err(e) => {
                 defmt::error!(
@@ -69,11 +74,11 @@ pub fn load_images() -> bool {
                     defmt::Debug2Format(&kind),
                     defmt::Debug2Format(&e)
                 );
-                return false;
+                return None;
             }
         }
     }
-    true
+    rmm_image
 }
 
 /// Writes the boot manifest (v0.5) into the EL3<->RMM shared page.

@@ -3,7 +3,7 @@
 //! or the RMM-EL3 interface; and switches worlds.
 
 use crate::context::{Frame, World, WorldContext, scr_for};
-use crate::{BOARD, MAX_CPUS, gpt, platform};
+use crate::{BOARD, MAX_CPUS, attest, gpt, platform};
 use core::sync::atomic::{AtomicU8, Ordering};
 use rampart_arch::write_sysreg;
 use rampart_ipc::Transport;
@@ -168,12 +168,13 @@ fn rmm_el3(core: usize, frame: &mut Frame) {
                 set_ret(frame, &[RmmEl3Status::Inval.reg()]);
             }
         }
-        el3::ATTEST_GET_REALM_KEY | el3::ATTEST_GET_PLAT_TOKEN => {
-            defmt::warn!(
-                "rmm-el3: attestation is not available in this build (fid {=u32:#x})",
-                fid
-            );
-            set_ret(frame, &[RmmEl3Status::Unknown.reg()]);
+        el3::ATTEST_GET_REALM_KEY => {
+            let [pa, size, curve] = [frame.x[1], frame.x[2], frame.x[3]];
+            set_ret(frame, &attest::get_realm_key(pa, size, curve));
+        }
+        el3::ATTEST_GET_PLAT_TOKEN => {
+            let [pa, size, c_size] = [frame.x[1], frame.x[2], frame.x[3]];
+            set_ret(frame, &attest::get_plat_token(pa, size, c_size));
         }
         el3::BOOT_COMPLETE => boot_complete(core, frame),
         _ => set_ret(frame, &[SMC_UNKNOWN]),

@@ -17,11 +17,13 @@
 #![forbid(unsafe_code)]
 
 pub mod arch;
+mod attest;
 pub mod gic;
 mod rsi;
 
 use arch::*;
 use gic::GicFeatures;
+use rampart_ipc::attest::AttestProtocol;
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, GranuleState};
 use rampart_ipc::lease::{GRANULE_SIZE, Leases};
 use rampart_ipc::realm::{RealmInfo, RealmProtocol, RealmReply, RealmRequest, RealmState};
@@ -36,9 +38,27 @@ use rampart_ipc::{Server, Transport};
 
 pub(crate) const GRANULE: u64 = GRANULE_SIZE as u64;
 
-/// Auxiliary granules per REC (RMI_REC_AUX_COUNT): one, for the REC's
-/// FP/SIMD state.
-pub const AUX_COUNT: u64 = 1;
+/// Auxiliary granules per REC (RMI_REC_AUX_COUNT): the REC's FP/SIMD
+/// state, then its attestation claims and token (ipc::attest).
+pub const AUX_COUNT: u64 =
+    (rampart_ipc::attest::TOKEN_AUX + rampart_ipc::attest::TOKEN_GRANULES) as u64;
+
+/// The services the REC service calls.
+pub trait RecRouter:
+    Transport<GranuleProtocol>
+    + Transport<RealmProtocol>
+    + Transport<RttProtocol>
+    + Transport<AttestProtocol>
+{
+}
+
+impl<T> RecRouter for T where
+    T: Transport<GranuleProtocol>
+        + Transport<RealmProtocol>
+        + Transport<RttProtocol>
+        + Transport<AttestProtocol>
+{
+}
 
 /// Most RECs a realm may have: the RD's reference count (one per REC)
 /// stays within 2^MAX_RECS_ORDER - 1.
@@ -81,7 +101,7 @@ pub struct RecService<T, L> {
 
 impl<T, L> RecService<T, L>
 where
-    T: Transport<GranuleProtocol> + Transport<RealmProtocol> + Transport<RttProtocol>,
+    T: RecRouter,
     L: Leases,
 {
     pub fn new(router: T, leases: L, cpu: CpuFeatures) -> Self {
@@ -558,7 +578,7 @@ where
                 ctx.pc += 4;
                 false
             }
-            EC_SMC64 => self.smc(ctx),
+            EC_SMC64 => self.smc(ctx, trap.irq_pending),
             EC_IABT_LOWER => self.instruction_abort(ctx, trap),
             EC_DABT_LOWER => self.data_abort(ctx, trap),
             // HVC, trapped system registers, SVE/SME without SVE for the
@@ -884,7 +904,7 @@ fn stage2_abort(ctx: &mut RecContext, ipa: u64, level: i8) {
 
 impl<T, L> Server<RecProtocol> for RecService<T, L>
 where
-    T: Transport<GranuleProtocol> + Transport<RealmProtocol> + Transport<RttProtocol>,
+    T: RecRouter,
     L: Leases,
 {
     fn handle(&mut self, request: RecRequest) -> RecReply {

@@ -4,11 +4,10 @@
 
 use crate::arch::*;
 use crate::psci_status::*;
-use crate::{GRANULE, RecService, stage2_abort};
+use crate::{GRANULE, RecRouter, RecService, stage2_abort};
 use rampart_ipc::Transport;
-use rampart_ipc::granule::GranuleProtocol;
 use rampart_ipc::lease::Leases;
-use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
+use rampart_ipc::realm::{RealmReply, RealmRequest};
 use rampart_ipc::rec::{FLAG_HOST_CALL, FLAG_PSCI_PENDING, FLAG_RUNNABLE, RecContext};
 use rampart_ipc::rec_abi::exit;
 use rampart_ipc::rsi::{self, host_call, realm_config};
@@ -19,7 +18,7 @@ use rampart_ipc::smccc::{self, SMC_UNKNOWN};
 const SVE_HINT: u32 = 1 << 16;
 
 /// What an SMC handler decided.
-enum Outcome {
+pub(crate) enum Outcome {
     /// X0.. set in the context; resume the realm after the SMC.
     Return,
     /// Exit to the host, the realm resuming after the SMC.
@@ -31,11 +30,11 @@ enum Outcome {
 
 impl<T, L> RecService<T, L>
 where
-    T: Transport<GranuleProtocol> + Transport<RealmProtocol> + Transport<RttProtocol>,
+    T: RecRouter,
     L: Leases,
 {
     /// An SMC from the realm. True: resume it.
-    pub(crate) fn smc(&mut self, ctx: &mut RecContext) -> bool {
+    pub(crate) fn smc(&mut self, ctx: &mut RecContext, irq_pending: bool) -> bool {
         let fid = (ctx.gprs[0] as u32) & !SVE_HINT;
         let outcome = match fid {
             smccc::SMCCC_VERSION => ret(ctx, &[smccc::SMCCC_VERSION_1_2]),
@@ -55,7 +54,8 @@ where
             rsi::IPA_STATE_SET => ipa_state_set(ctx),
             rsi::IPA_STATE_GET => self.ipa_state_get(ctx),
             rsi::HOST_CALL => self.host_call(ctx),
-            // RSI_ATTESTATION_TOKEN_* arrive with the attestation service.
+            rsi::ATTESTATION_TOKEN_INIT => self.attest_init(ctx),
+            rsi::ATTESTATION_TOKEN_CONTINUE => self.attest_continue(ctx, irq_pending),
             _ => ret(ctx, &[SMC_UNKNOWN]),
         };
         match outcome {
@@ -320,7 +320,7 @@ fn ipa_state_set(ctx: &mut RecContext) -> Outcome {
 }
 
 /// Sets X0.. and resumes the realm.
-fn ret(ctx: &mut RecContext, values: &[u64]) -> Outcome {
+pub(crate) fn ret(ctx: &mut RecContext, values: &[u64]) -> Outcome {
     ctx.gprs[..values.len()].copy_from_slice(values);
     Outcome::Return
 }

@@ -11,6 +11,7 @@
 //! | `0x4005_0000` | a RAM page without a granule: the host maps one on the first touch | RIPAS RAM (RTT_INIT_RIPAS), DATA_CREATE_UNKNOWN on the fault |
 //! | `UNPROTECTED + 0x0900_0000` | console: each byte stored is one character | emulated MMIO (writes) |
 //! | `UNPROTECTED + 0x0900_1000` | magic register: reads return [`MAGIC`] | emulated MMIO (reads) |
+//! | `UNPROTECTED + 0x0900_2000` | token port: each 8-byte store is 8 bytes of an attestation token | emulated MMIO (writes) |
 //!
 //! `[BASE, INIT_RIPAS_TOP)` is RIPAS RAM when the realm is created, and so
 //! is `LAZY_PAGE`. The guest's stage 1 maps `[BASE, BASE + MAP_SIZE)` as
@@ -55,5 +56,8 @@ pub const MAP_SIZE: u64 = 0x20_0000;
 pub const CONSOLE: u64 = UNPROTECTED + 0x0900_0000;
 /// Magic register: emulated MMIO, reads return [`MAGIC`] (cut to the access size).
 pub const MAGIC_REG: u64 = CONSOLE + 0x1000;
+/// Token port: emulated MMIO, each 8-byte store carries 8 bytes (little
+/// endian) of the attestation token the guest hands its host.
+pub const TOKEN_PORT: u64 = CONSOLE + 0x2000;
 /// "RAMPART!" as a little-endian u64.
 pub const MAGIC: u64 = 0x2154_5241_504d_4152;

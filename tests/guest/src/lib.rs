@@ -13,6 +13,7 @@
 //! | [`imm::FP`] | - (v0-v31 hold the guest's pattern) | - |
 //! | [`imm::ECHO`] | `[i]` = `echo_in(i)` | `[i]` = `!echo_in(i)` for all 31 |
 //! | [`imm::DONE`] | `[0]` how many cases the guest reported | - |
+//! | [`imm::TOKEN`] | `[0]` token length, `[1..9]` its challenge, `[9]` CNTVCT ticks from INIT to the last CONTINUE, `[10]` CNTFRQ (the token itself went byte-wise to [`layout::TOKEN_PORT`]) | - |
 //! | [`imm::FATAL`] | `[0]` ESR_EL1, `[1]` ELR_EL1, `[2]` FAR_EL1 (0 for a panic) | - |
 //!
 //! The guest prints text on the console MMIO page ([`layout::CONSOLE`]).
@@ -29,6 +30,7 @@ pub mod imm {
     pub const FP: u16 = 5;
     pub const ECHO: u16 = 6;
     pub const DONE: u16 = 7;
+    pub const TOKEN: u16 = 8;
     pub const FATAL: u16 = 0xff;
 }
 
@@ -81,8 +83,10 @@ pub mod case {
     pub const CPU_ON_ALREADY_ON: u8 = 24;
     pub const VIRTUAL_IRQ: u8 = 25;
     pub const FP_PRESERVED: u8 = 26;
+    pub const ATTESTATION_ERRORS: u8 = 27;
+    pub const ATTESTATION_TOKEN: u8 = 28;
 
-    pub const COUNT: usize = 27;
+    pub const COUNT: usize = 29;
 
     pub const NAMES: [&str; COUNT] = [
         "guest_boot",
@@ -112,5 +116,7 @@ pub mod case {
         "guest_psci_cpu_on_already_on",
         "guest_virtual_irq",
         "guest_fp_preserved",
+        "rsi_attestation_errors",
+        "rsi_attestation_token",
     ];
 }

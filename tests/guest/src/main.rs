@@ -61,6 +61,8 @@ unsafe impl Sync for Page {}
 static HOST_CALLS: [HostCallBuf; CPUS as usize] =
     [const { HostCallBuf(UnsafeCell::new([0; 32])) }; CPUS as usize];
 static CONFIG: Page = Page(UnsafeCell::new([0; 512]));
+/// Where RSI_ATTESTATION_TOKEN_CONTINUE writes the token (REC 0 only).
+static TOKEN: [Page; 2] = [const { Page(UnsafeCell::new([0; 512])) }; 2];
 
 fn host_call_buf() -> *mut u64 {
     HOST_CALLS[rt::cpu().min(CPUS as usize - 1)].0.get().cast()
@@ -174,6 +176,7 @@ extern "C" fn guest_main(x0: u64, x7: u64) -> ! {
     fp();
     virtual_irq();
     secondary();
+    attestation();
 
     let reported = REPORTED.load(Ordering::Relaxed);
     say!("{reported} checks reported, powering off");
@@ -473,6 +476,101 @@ fn unknown_fids() {
     let fids = [0xc400_019a, 0xc400_01af, 0xc500_0000];
     let r = fids.map(|fid| smc(fid, &[1, 2, 3])[0]);
     report(case::UNKNOWN_FID, r == [SMC_UNKNOWN; 3], &r);
+}
+
+/// A challenge nobody can predict: RNDR when the CPU has it (FEAT_RNG),
+/// mixed with the counter either way.
+fn fresh_challenge() -> [u64; 8] {
+    let rng = (read_sysreg!("id_aa64isar0_el1") >> 60) & 0xf != 0;
+    core::array::from_fn(|i| {
+        let random = if rng { read_sysreg!("s3_3_c2_c4_0") } else { 0 };
+        let count = read_sysreg!("cntvct_el0");
+        random ^ count.rotate_left(i as u32 * 8) ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    })
+}
+
+/// RSI_ATTESTATION_TOKEN_CONTINUE failures, then a whole token request
+/// (timed with the virtual counter), handed to the host through the
+/// token port and a host call.
+fn attestation() {
+    let buf = TOKEN[0].0.get() as u64;
+    let cont = |ipa: u64, offset: u64, size: u64| {
+        smc(rsi::ATTESTATION_TOKEN_CONTINUE, &[ipa, offset, size])
+    };
+    let no_init = cont(buf, 0, GRANULE)[0];
+    let init = smc(rsi::ATTESTATION_TOKEN_INIT, &[0; 8]);
+    let bad = [
+        cont(buf + 8, 0, 16)[0],
+        cont(layout::UNPROTECTED | buf, 0, 16)[0],
+        cont(buf, GRANULE, 0)[0],
+        cont(buf, 8, u64::MAX)[0],
+        cont(buf, 1, GRANULE)[0],
+        cont(layout::EMPTY_PAGE, 0, 16)[0],
+    ];
+    report(
+        case::ATTESTATION_ERRORS,
+        no_init == rsi::ERROR_STATE && init[0] == rsi::SUCCESS && bad == [rsi::ERROR_INPUT; 6],
+        &[
+            no_init,
+            init[0],
+            bad[0] | bad[1] << 8 | bad[2] << 16 | bad[3] << 24 | bad[4] << 32 | bad[5] << 40,
+        ],
+    );
+
+    let challenge = fresh_challenge();
+    let start = read_sysreg!("cntvct_el0");
+    let init = smc(rsi::ATTESTATION_TOKEN_INIT, &challenge);
+    let max = init[1];
+    let mut len = 0u64;
+    let mut status = init[0];
+    if status == rsi::SUCCESS {
+        // The spec's loop: a granule at a time, pieces within it.
+        'granules: for page in &TOKEN {
+            let ipa = page.0.get() as u64;
+            let mut offset = 0;
+            while offset < GRANULE {
+                let r = cont(ipa, offset, GRANULE - offset);
+                status = r[0];
+                if status != rsi::INCOMPLETE && status != rsi::SUCCESS {
+                    break 'granules;
+                }
+                offset += r[1];
+                len += r[1];
+                if status == rsi::SUCCESS {
+                    break 'granules;
+                }
+            }
+        }
+    }
+    let ticks = read_sysreg!("cntvct_el0") - start;
+    let complete = status == rsi::SUCCESS && len <= max && len <= 2 * GRANULE;
+    let head = if complete {
+        read_word(TOKEN[0].0.get().cast(), 0)
+    } else {
+        0
+    };
+    // CBOR tag 399 (d9 01 8f) opens a CCA token.
+    let tagged = head & 0xff_ffff == 0x8f_01d9;
+    report(
+        case::ATTESTATION_TOKEN,
+        complete && tagged,
+        &[status, len, max, head],
+    );
+    if !complete {
+        return;
+    }
+    let words = len.div_ceil(8) as usize;
+    for i in 0..words {
+        let word = read_word(TOKEN[i / 512].0.get().cast(), i % 512);
+        rt::mmio_write64(layout::TOKEN_PORT, word);
+    }
+    let mut args = [0u64; 11];
+    args[0] = len;
+    args[1..9].copy_from_slice(&challenge);
+    args[9] = ticks;
+    args[10] = read_sysreg!("cntfrq_el0");
+    host_call(imm::TOKEN, &args);
+    say!("attestation token: {len} bytes in {ticks} counter ticks");
 }
 
 /// A synchronous external abort taken at EL1 on a data access.

@@ -174,7 +174,8 @@ pub fn build_tables() {
     let device = Attrs::device(OutputPas::NonSecure);
     let mapped = t.map(layout::BASE, layout::MAP_SIZE, normal).is_ok()
         && t.map(layout::CONSOLE, layout::GRANULE, device).is_ok()
-        && t.map(layout::MAGIC_REG, layout::GRANULE, device).is_ok();
+        && t.map(layout::MAGIC_REG, layout::GRANULE, device).is_ok()
+        && t.map(layout::TOKEN_PORT, layout::GRANULE, device).is_ok();
     if !mapped {
         // No console without the map: tell the host and stop.
         crate::fatal(0, 0, 0);
@@ -282,6 +283,11 @@ pub fn mmio_write8(addr: u64, value: u8) {
     unsafe {
         asm!("strb {v:w}, [{a}]", a = in(reg) addr, v = in(reg) value as u32, options(nostack))
     };
+}
+
+pub fn mmio_write64(addr: u64, value: u64) {
+    // SAFETY: as for mmio_write8.
+    unsafe { asm!("str {v}, [{a}]", a = in(reg) addr, v = in(reg) value, options(nostack)) };
 }
 
 pub fn mmio_read64(addr: u64) -> u64 {

@@ -18,7 +18,7 @@ use rampart_ipc::lease::Granule;
 use rampart_ipc::rec_abi::{MAX_AUX, RecEntry, RecExit, RecParams, entry, exit, params};
 use rampart_ipc::rmi;
 use rampart_ipc::smccc::{self, PsciError};
-use rampart_ipc::trace::{GUEST, TEXT};
+use rampart_ipc::trace::{GUEST, NSHOST, TEXT};
 
 /// The guest's flat image, put in place by build.rs (empty when nshost
 /// was built without xtask).
@@ -29,6 +29,12 @@ static GUEST_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.bin"
 const POOL: u64 = 0x4400_0000;
 const POOL_END: u64 = 0x4480_0000;
 const MAX_DELEGATED: usize = 192;
+/// Where the guest's attestation token collects (NS, right after the
+/// pool; two granules).
+const TOKEN_BUF: u64 = POOL_END;
+const TOKEN_MAX: usize = 2 * G as usize;
+/// Token bytes per trace line (hex).
+const TOKEN_LINE: usize = 192;
 const MAX_DATA: usize = 64;
 
 const VMID: u64 = 2;
@@ -491,6 +497,10 @@ struct Runner {
     fp_call_seen: bool,
     ns_fp_intact: bool,
 
+    /// Attestation token bytes received on the token port.
+    token_len: usize,
+    token_relayed: bool,
+
     guest_results: [Option<bool>; gcase::COUNT],
     duplicate_reports: u32,
     done: Option<u64>,
@@ -537,6 +547,8 @@ impl Runner {
             irq_injected: false,
             fp_call_seen: false,
             ns_fp_intact: true,
+            token_len: 0,
+            token_relayed: false,
             guest_results: [None; gcase::COUNT],
             duplicate_reports: 0,
             done: None,
@@ -676,6 +688,13 @@ impl Runner {
                 }
                 self.console_byte(x.gprs[0] as u8);
             }
+            (layout::TOKEN_PORT, true) if size == 8 && self.token_len + 8 <= TOKEN_MAX => {
+                let at = self.token_len;
+                let page = ns_granule(TOKEN_BUF + (at as u64 / G) * G);
+                let within = at % G as usize;
+                page.bytes_mut()[within..within + 8].copy_from_slice(&x.gprs[0].to_le_bytes());
+                self.token_len += 8;
+            }
             (layout::MAGIC_REG, false) => {
                 self.magic_reads += 1;
                 let mask = if size == 8 { !0 } else { (1 << (size * 8)) - 1 };
@@ -721,6 +740,54 @@ impl Runner {
         self.lines += 1;
         rampart_kernel::trace::text(GUEST | TEXT, line);
         self.line_len = 0;
+    }
+
+    /// The guest's attestation token goes to the trace as text lines for
+    /// the host side to verify: `attestation-challenge <hex>`, then
+    /// `attestation-token <offset> <hex>` pieces, then
+    /// `attestation-token-end <length>`.
+    fn relay_token(&mut self, x: &RecExit) {
+        let len = x.gprs[0] as usize;
+        let whole = len <= self.token_len && self.token_len == len.next_multiple_of(8);
+        case!(
+            "attestation_token_relayed",
+            whole && !self.token_relayed,
+            "token of {=usize} bytes, {=usize} received on the port",
+            len,
+            self.token_len
+        );
+        if !whole || self.token_relayed {
+            return;
+        }
+        self.token_relayed = true;
+        let mut challenge = [0u8; 64];
+        for (bytes, word) in challenge.chunks_exact_mut(8).zip(&x.gprs[1..9]) {
+            bytes.copy_from_slice(&word.to_le_bytes());
+        }
+        hex_line(b"attestation-challenge ", None, &challenge);
+        let mut offset = 0;
+        while offset < len {
+            let n = TOKEN_LINE
+                .min(len - offset)
+                .min(G as usize - offset % G as usize);
+            let page = ns_granule(TOKEN_BUF + (offset as u64 / G) * G);
+            let within = offset % G as usize;
+            hex_line(
+                b"attestation-token ",
+                Some(offset),
+                &page.bytes()[within..within + n],
+            );
+            offset += n;
+        }
+        let mut end = heapless::String::<40>::new();
+        let _ = core::fmt::write(&mut end, format_args!("attestation-token-end {len}"));
+        rampart_kernel::trace::text(NSHOST | TEXT, end.as_bytes());
+        defmt::info!(
+            "guest token request: {=u64} counter ticks at {=u64} Hz, {=usize} bytes",
+            x.gprs[9],
+            x.gprs[10],
+            len
+        );
     }
 
     fn psci_exit(&mut self, x: &RecExit) -> Next {
@@ -886,6 +953,10 @@ impl Runner {
                 self.done = Some(x.gprs[0]);
                 Next::Stay
             }
+            imm::TOKEN => {
+                self.relay_token(x);
+                Next::Stay
+            }
             imm::FATAL => {
                 defmt::error!(
                     "guest fatal error on REC {=usize}: ESR {=u64:#x} ELR {=u64:#x} FAR {=u64:#x}",
@@ -990,4 +1061,22 @@ impl Runner {
             self.duplicate_reports
         );
     }
+}
+
+/// One text record: `prefix`, an optional decimal offset and a space, then
+/// `bytes` in hex.
+fn hex_line(prefix: &[u8], offset: Option<usize>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut line = heapless::Vec::<u8, 480>::new();
+    let _ = line.extend_from_slice(prefix);
+    if let Some(offset) = offset {
+        let mut digits = heapless::String::<24>::new();
+        let _ = core::fmt::write(&mut digits, format_args!("{offset} "));
+        let _ = line.extend_from_slice(digits.as_bytes());
+    }
+    for b in bytes {
+        let _ = line.push(HEX[usize::from(b >> 4)]);
+        let _ = line.push(HEX[usize::from(b & 0xf)]);
+    }
+    rampart_kernel::trace::text(NSHOST | TEXT, &line);
 }

@@ -7,9 +7,14 @@
 //! guest, a closure that plays the realm (it edits the REC's context as
 //! the realm's instructions would and returns the exception it takes).
 
+use rampart_attest::keys::{self, Purpose};
+use rampart_attest::p384::ecdsa::VerifyingKey;
+use rampart_attest::service::{AttestService, RealmAttestation, RealmKey};
+use rampart_attest::token::{self, PlatformClaims, SwComponent};
 use rampart_board_host::sim::{FEATURES, Machine};
 use rampart_board_host::{DRAM, RMM};
 use rampart_granule::{Entry, GranuleService, Gst, entries_needed};
+use rampart_ipc::attest::{AttestProtocol, AttestReply, AttestRequest};
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, GranuleState};
 use rampart_ipc::lease::Leases;
 use rampart_ipc::realm::{RealmProtocol, RealmReply, RealmRequest};
@@ -24,7 +29,8 @@ use rampart_realm_svc::vmid::VmidSet;
 use rampart_rec::gic::GicFeatures;
 use rampart_rec::{CpuFeatures, RecService};
 use rampart_rtt::{RttService, S2Tlb};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::sync::OnceLock;
 
 pub use rampart_board_host::sim;
 
@@ -59,6 +65,53 @@ pub struct Rmm {
     guest: RefCell<Option<Guest>>,
     /// How many times the host's state was saved and restored.
     pub host_switches: RefCell<(u32, u32)>,
+    attestation: Cell<bool>,
+}
+
+/// The simulated platform's attestation secret (host tests only).
+pub const TEST_PLATFORM_SECRET: &[u8] = b"rampart host-test platform secret";
+
+/// The platform key that signs the test platform token.
+pub fn test_cpak() -> VerifyingKey {
+    *keys::derive(TEST_PLATFORM_SECRET, Purpose::Cpak, &[]).verifying_key()
+}
+
+/// What the RMM would hold after boot on the simulated platform: a RAK
+/// and a platform token bound to it, signed with [`test_cpak`]. Built
+/// once (signing is slow in debug builds).
+pub fn test_attestation() -> &'static RealmAttestation {
+    static ATTESTATION: OnceLock<RealmAttestation> = OnceLock::new();
+    ATTESTATION.get_or_init(|| {
+        let rak = keys::derive(TEST_PLATFORM_SECRET, Purpose::Rak, b"host rmm");
+        let key = RealmKey::from_scalar(&rak.to_bytes()).expect("RAK");
+        let challenge = key.platform_challenge();
+        let cpak = keys::derive(TEST_PLATFORM_SECRET, Purpose::Cpak, &[]);
+        let mut instance_id = [1u8; 33];
+        instance_id[1..].copy_from_slice(&token::rak_hash(
+            cpak.verifying_key().to_sec1_point(false).as_bytes(),
+        ));
+        let measurement = [0x42u8; 32];
+        let components = [SwComponent {
+            kind: "RMM",
+            measurement: &measurement,
+            version: "test",
+            signer_id: &[0u8; 32],
+            hash_algo: token::SHA_256,
+        }];
+        let claims = PlatformClaims {
+            profile: rampart_attest::service::PROFILE,
+            challenge: &challenge,
+            implementation_id: &[0x11; 32],
+            instance_id: &instance_id,
+            config: &[0],
+            lifecycle: 0x3000,
+            sw_components: &components,
+            verification_service: None,
+            hash_algo: token::SHA_256,
+        };
+        let platform = token::sign1(token::platform_claims(&claims).unwrap(), &cpak).unwrap();
+        RealmAttestation::new(key, platform)
+    })
 }
 
 impl Default for Rmm {
@@ -72,6 +125,14 @@ struct Router<'t> {
     gst: &'t Gst<'t>,
     vmids: &'t VmidSet,
     machine: &'t Machine,
+    attestation: bool,
+}
+
+impl Transport<AttestProtocol> for Router<'_> {
+    fn call(&mut self, r: AttestRequest) -> Result<AttestReply, IpcError> {
+        let attestation = self.attestation.then(test_attestation);
+        Ok(AttestService::new(self.machine.clone(), attestation).handle(r))
+    }
 }
 
 impl Transport<GranuleProtocol> for Router<'_> {
@@ -117,6 +178,7 @@ impl Vcpu for ScriptedCpu<'_> {
             esr: 0,
             far: 0,
             hpfar: 0,
+            irq_pending: false,
         };
         let Some(guest) = guest.as_mut() else {
             return no_guest;
@@ -140,10 +202,16 @@ impl Rmm {
             vmids: VmidSet::new(16),
             guest: RefCell::new(None),
             host_switches: RefCell::new((0, 0)),
+            attestation: Cell::new(true),
         }
     }
 
     /// Installs the guest that REC_ENTER runs.
+    /// Boot without attestation (EL3 gave no key): tokens are refused.
+    pub fn without_attestation(&self) {
+        self.attestation.set(false);
+    }
+
     pub fn set_guest(&self, guest: impl FnMut(u64, &mut RecContext) -> Trap + 'static) {
         *self.guest.borrow_mut() = Some(Box::new(guest));
     }
@@ -163,6 +231,7 @@ impl Rmm {
                 gst: &gst,
                 vmids: &self.vmids,
                 machine: &self.machine,
+                attestation: self.attestation.get(),
             },
             &gst,
         )

@@ -21,6 +21,7 @@ use rampart_ipc::rec::{RecContext, Trap, TrapKind};
 use rampart_ipc::rec_abi::{RecEntry, RecExit, RecParams, entry, exit};
 use rampart_ipc::{rmi, rsi, smccc};
 use rampart_realm_svc::measure;
+use rampart_rec::AUX_COUNT;
 use rampart_rmm_tests::Rmm;
 use sha2::{Digest, Sha256, Sha512};
 use std::cell::{Cell, RefCell};
@@ -156,6 +157,7 @@ fn sync(esr: u64, far: u64, hpfar: u64) -> Trap {
         esr,
         far,
         hpfar,
+        irq_pending: false,
     }
 }
 
@@ -165,6 +167,7 @@ fn async_trap(kind: TrapKind, esr: u64) -> Trap {
         esr,
         far: 0,
         hpfar: 0,
+        irq_pending: false,
     }
 }
 
@@ -442,19 +445,21 @@ impl Fx {
         realm
     }
 
-    /// REC_CREATE's parameters for REC `index` (a fresh aux granule).
+    /// REC_CREATE's parameters for REC `index` (fresh aux granules).
     fn rec_params(&self, index: u64, runnable: bool) -> RecParams {
         let mut p = RecParams {
             flags: u64::from(runnable),
             mpidr: rmi_mpidr(index),
             pc: GUEST_PC,
-            num_aux: 1,
+            num_aux: AUX_COUNT,
             ..Default::default()
         };
         for (i, r) in p.gprs.iter_mut().enumerate() {
             *r = 0x6000 + 0x10 * index + i as u64;
         }
-        p.aux[0] = self.delegated();
+        for aux in &mut p.aux[..AUX_COUNT as usize] {
+            *aux = self.delegated();
+        }
         p
     }
 
@@ -627,12 +632,13 @@ impl Fx {
 // ==== RMI_REC_AUX_COUNT ======================================================
 
 #[test]
-fn aux_count_is_one_for_every_rd() {
+fn aux_count_is_the_same_for_every_rd() {
     let fx = Fx::new();
     let realm = fx.new_realm(HashAlgo::Sha256);
-    assert_eq!(fx.call(rmi::REC_AUX_COUNT, &[realm.rd]), [0, 1, 0, 0, 0]);
+    let count = [0, AUX_COUNT, 0, 0, 0];
+    assert_eq!(fx.call(rmi::REC_AUX_COUNT, &[realm.rd]), count);
     fx.activate(&realm);
-    assert_eq!(fx.call(rmi::REC_AUX_COUNT, &[realm.rd]), [0, 1, 0, 0, 0]);
+    assert_eq!(fx.call(rmi::REC_AUX_COUNT, &[realm.rd]), count);
 }
 
 #[test]
@@ -733,10 +739,7 @@ fn rec_create_failures_return_their_error_and_change_nothing() {
             "aux twice",
             realm.rd,
             rec,
-            with(&|p| {
-                p.num_aux = 2;
-                p.aux[1] = aux0;
-            }),
+            with(&|p| p.aux[1] = aux0),
             INPUT,
         ),
         (
@@ -750,10 +753,7 @@ fn rec_create_failures_return_their_error_and_change_nothing() {
             "second aux NS (the first goes back)",
             realm.rd,
             rec,
-            with(&|p| {
-                p.num_aux = 2;
-                p.aux[1] = ns;
-            }),
+            with(&|p| p.aux[1] = ns),
             INPUT,
         ),
         // rec
@@ -1889,6 +1889,7 @@ fn interrupts_exit_with_nothing_but_the_reason() {
                     esr: 0x1234,
                     far: 0x5678,
                     hpfar: 0x9abc,
+                    irq_pending: false,
                 }
             })],
         );
@@ -2067,8 +2068,6 @@ fn smccc_version_and_unknown_functions() {
     assert_eq!(ctx.gprs[0], 0x1_0002);
     for fid in [
         0xc400_019au64,
-        0xc400_0194,
-        0xc400_0195,
         0xc400_01af,
         0xc400_0150,
         0x8400_0190,
@@ -2923,7 +2922,7 @@ fn a_running_rec_is_busy_for_the_host() {
             ("REC_DESTROY", err(ERROR_REC)),
             ("RTT_SET_RIPAS", err(ERROR_REC)),
             ("PSCI_COMPLETE", err(INPUT)),
-            ("REC_AUX_COUNT", [0, 1, 0, 0, 0]),
+            ("REC_AUX_COUNT", [0, AUX_COUNT, 0, 0, 0]),
         ]
     );
     assert_eq!(fx.state(rec0), (GranuleState::Rec, 0));
@@ -2955,4 +2954,342 @@ fn psci_completion_sees_a_running_target_as_on() {
         fx.exit_with(rec0, []);
         assert_eq!(fx.take_seen()[0].1.gprs[0], want, "{fid:#x}");
     }
+}
+
+// ==== RSI_ATTESTATION_TOKEN_INIT / _CONTINUE ===================================
+
+const TOKEN_INIT: u64 = rsi::ATTESTATION_TOKEN_INIT as u64;
+const TOKEN_CONTINUE: u64 = rsi::ATTESTATION_TOKEN_CONTINUE as u64;
+/// The token buffer: a DATA granule of the fixture's realm.
+const TOKEN_IPA: u64 = DATA_IPAS[0];
+
+fn challenge_words(seed: u64) -> [u64; 8] {
+    core::array::from_fn(|i| seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ i as u64)
+}
+
+/// The claims this test checks, decoded with coset/ciborium and the
+/// signatures checked with p384 (the relying-party tool has its own,
+/// stricter decoder; tools/verify).
+#[derive(Debug)]
+struct Decoded {
+    challenge: Vec<u8>,
+    rpv: Vec<u8>,
+    rim: Vec<u8>,
+    rems: Vec<Vec<u8>>,
+    hash_algo: String,
+    profile: String,
+}
+
+fn decode_token(bytes: &[u8]) -> Decoded {
+    use coset::cbor::value::Value;
+    use coset::{CborSerializable, CoseKey, CoseSign1, TaggedCborSerializable};
+    use rampart_attest::p384::ecdsa::signature::Verifier;
+    use rampart_attest::p384::ecdsa::{Signature, VerifyingKey};
+
+    let Value::Tag(399, collection) = Value::from_slice(bytes).expect("CBOR") else {
+        panic!("not tag 399");
+    };
+    let Value::Map(entries) = *collection else {
+        panic!("not a map")
+    };
+    let part = |label: i64| -> Vec<u8> {
+        let (_, v) = entries
+            .iter()
+            .find(|(k, _)| k.as_integer() == Some(label.into()))
+            .expect("token part");
+        v.as_bytes().expect("bstr").clone()
+    };
+    let (platform, realm) = (
+        CoseSign1::from_tagged_slice(&part(44234)).expect("platform COSE_Sign1"),
+        CoseSign1::from_tagged_slice(&part(44241)).expect("realm COSE_Sign1"),
+    );
+    let claims = |s: &CoseSign1| -> Vec<(Value, Value)> {
+        let Value::Map(m) = Value::from_slice(s.payload.as_ref().unwrap()).unwrap() else {
+            panic!("claims map")
+        };
+        m
+    };
+    let claim = |m: &[(Value, Value)], label: i64| -> Value {
+        m.iter()
+            .find(|(k, _)| k.as_integer() == Some(label.into()))
+            .unwrap_or_else(|| panic!("claim {label}"))
+            .1
+            .clone()
+    };
+    let verify = |s: &CoseSign1, key: &VerifyingKey| {
+        s.verify_signature(&[], |sig, tbs| {
+            key.verify(tbs, &Signature::from_slice(sig).unwrap())
+        })
+        .expect("ES384 signature");
+    };
+    verify(&platform, &rampart_rmm_tests::test_cpak());
+    let realm_claims = claims(&realm);
+    let rak_claim = claim(&realm_claims, 44237).into_bytes().unwrap();
+    let rak = CoseKey::from_slice(&rak_claim).expect("COSE_Key");
+    let coord = |label: i64| {
+        rak.params
+            .iter()
+            .find(|(k, _)| *k == coset::Label::Int(label))
+            .unwrap()
+            .1
+            .as_bytes()
+            .unwrap()
+            .clone()
+    };
+    let mut sec1 = vec![4u8];
+    sec1.extend(coord(-2));
+    sec1.extend(coord(-3));
+    verify(&realm, &VerifyingKey::from_sec1_bytes(&sec1).unwrap());
+    let platform_claims = claims(&platform);
+    assert_eq!(
+        claim(&platform_claims, 10).into_bytes().unwrap(),
+        Sha256::digest(&rak_claim).to_vec(),
+        "the platform token is bound to the RAK"
+    );
+    assert_eq!(claim(&realm_claims, 44240).into_text().unwrap(), "sha-256");
+    Decoded {
+        challenge: claim(&realm_claims, 10).into_bytes().unwrap(),
+        rpv: claim(&realm_claims, 44235).into_bytes().unwrap(),
+        rim: claim(&realm_claims, 44238).into_bytes().unwrap(),
+        rems: claim(&realm_claims, 44239)
+            .into_array()
+            .unwrap()
+            .into_iter()
+            .map(|v| v.into_bytes().unwrap())
+            .collect(),
+        hash_algo: claim(&realm_claims, 44236).into_text().unwrap(),
+        profile: claim(&realm_claims, 265).into_text().unwrap(),
+    }
+}
+
+impl Fx {
+    /// INIT with `challenge`: SUCCESS and the size bound.
+    fn token_init(&self, rec: u64, challenge: &[u64; 8]) {
+        let ctx = self.rsi(rec, TOKEN_INIT, challenge);
+        assert_eq!(&ctx.gprs[..2], &[rsi::SUCCESS, 8192]);
+    }
+
+    /// CONTINUE answered in the RMM: (X0, X1).
+    fn token_continue(&self, rec: u64, ipa: u64, offset: u64, size: u64) -> (u64, u64) {
+        let ctx = self.rsi(rec, TOKEN_CONTINUE, &[ipa, offset, size]);
+        (ctx.gprs[0], ctx.gprs[1])
+    }
+
+    /// CONTINUE until SUCCESS, `piece` bytes at a time, each piece read
+    /// back from the buffer granule.
+    fn token(&self, realm: &Realm, rec: u64, piece: u64) -> Vec<u8> {
+        let pa = realm.data_pa(TOKEN_IPA);
+        let mut token = Vec::new();
+        for _ in 0..200 {
+            let (status, len) = self.token_continue(rec, TOKEN_IPA, 0, piece);
+            assert!(len <= piece);
+            token.extend_from_slice(&self.rmm.machine.peek(pa).bytes()[..len as usize]);
+            match status {
+                rsi::SUCCESS => return token,
+                rsi::INCOMPLETE => assert_eq!(len, piece, "only the last piece is short"),
+                other => panic!("CONTINUE -> {other}"),
+            }
+        }
+        panic!("the token never completes");
+    }
+}
+
+#[test]
+fn attestation_token_carries_the_challenge_and_measurements_and_verifies() {
+    for (hash, size) in [(HashAlgo::Sha256, 32), (HashAlgo::Sha512, 64)] {
+        let fx = Fx::new();
+        let realm = fx.active(hash, &[true]);
+        let rec = realm.recs[0];
+        let ctx = fx.rsi(
+            rec,
+            u64::from(rsi::MEASUREMENT_EXTEND),
+            &[2, 5, 0x11_2233_4455],
+        );
+        assert_eq!(ctx.gprs[0], rsi::SUCCESS);
+        let rems: Vec<[u8; 64]> = (1..=4).map(|i| measurement(&fx, rec, i)).collect();
+        let challenge = challenge_words(7);
+        fx.token_init(rec, &challenge);
+        let token = fx.token(&realm, rec, 4096);
+        let claims = decode_token(&token);
+        assert_eq!(claims.challenge, bytes_of(&challenge));
+        assert_eq!(claims.rpv, realm.rpv.to_vec());
+        assert_eq!(claims.rim, fx.rim(realm.rd)[..size].to_vec());
+        for (got, want) in claims.rems.iter().zip(&rems) {
+            assert_eq!(got[..], want[..size]);
+        }
+        assert_ne!(claims.rems[1], vec![0; size], "REM[1] was extended");
+        let name = if size == 32 { "sha-256" } else { "sha-512" };
+        assert_eq!(claims.hash_algo, name);
+        assert_eq!(claims.profile, "tag:arm.com,2023:realm#1.0.0");
+        assert_eq!(fx.ctx(rec).attest_state, 0, "no token in progress");
+    }
+}
+
+#[test]
+fn attestation_token_comes_in_pieces_of_the_requested_size() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    fx.token_init(rec, &challenge_words(1));
+    let whole = fx.token(&realm, rec, 4096);
+    fx.token_init(rec, &challenge_words(1));
+    assert_eq!(fx.token(&realm, rec, 100), whole, "same claims, same token");
+    // A piece at an offset lands there and nowhere else.
+    fx.token_init(rec, &challenge_words(1));
+    let pa = realm.data_pa(TOKEN_IPA);
+    fx.rmm.machine.poke(pa, 0, &[0xee; 4096]);
+    assert_eq!(
+        fx.token_continue(rec, TOKEN_IPA, 4000, 96),
+        (rsi::INCOMPLETE, 96)
+    );
+    let page = fx.rmm.machine.peek(pa);
+    assert_eq!(page.bytes()[4000..], whole[..96]);
+    assert!(page.bytes()[..4000].iter().all(|&b| b == 0xee));
+    // A zero-size buffer takes nothing.
+    assert_eq!(
+        fx.token_continue(rec, TOKEN_IPA, 0, 0),
+        (rsi::INCOMPLETE, 0)
+    );
+    assert_eq!(
+        fx.token_continue(rec, TOKEN_IPA, 0, 4096),
+        (rsi::SUCCESS, whole.len() as u64 - 96)
+    );
+    assert_eq!(
+        fx.rmm.machine.peek(pa).bytes()[..whole.len() - 96],
+        whole[96..]
+    );
+}
+
+#[test]
+fn attestation_token_continue_failures_change_nothing() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    let pa = realm.data_pa(TOKEN_IPA);
+    // No token in progress: before any INIT.
+    assert_eq!(
+        fx.token_continue(rec, TOKEN_IPA, 0, 4096).0,
+        rsi::ERROR_STATE
+    );
+    fx.token_init(rec, &challenge_words(3));
+    let before = (fx.ctx(rec), fx.rmm.machine.peek(pa));
+    for (what, args) in [
+        ("addr_align", [TOKEN_IPA + 8, 0, 16]),
+        ("addr_bound (Unprotected)", [UNPROT + TOKEN_IPA, 0, 16]),
+        ("addr_bound (beyond the IPA space)", [IPA_TOP, 0, 16]),
+        ("offset_bound", [TOKEN_IPA, 4096, 0]),
+        ("size_overflow", [TOKEN_IPA, 8, u64::MAX]),
+        ("size_bound", [TOKEN_IPA, 1, 4096]),
+        ("RIPAS EMPTY buffer", [EMPTY_IPA, 0, 16]),
+    ] {
+        let (status, _) = fx.token_continue(rec, args[0], args[1], args[2]);
+        assert_eq!(status, rsi::ERROR_INPUT, "{what}");
+        let after = (fx.ctx(rec), fx.rmm.machine.peek(pa));
+        assert_eq!(after.0.attest_state, before.0.attest_state, "{what}");
+        assert_eq!(after.1.bytes(), before.1.bytes(), "{what}");
+    }
+    // The token is still there to take, and then it is gone.
+    let token = fx.token(&realm, rec, 4096);
+    decode_token(&token);
+    assert_eq!(
+        fx.token_continue(rec, TOKEN_IPA, 0, 4096).0,
+        rsi::ERROR_STATE
+    );
+}
+
+#[test]
+fn attestation_token_buffer_without_memory_faults_to_the_host_and_is_repeated() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    fx.token_init(rec, &challenge_words(4));
+    let x = fx.exit_with(rec, [smc(TOKEN_CONTINUE, &[RAM_NO_DATA, 0, 4096])]);
+    assert_eq!(x.reason, exit::SYNC);
+    assert_eq!(x.esr & EC_MASK_TEST, ec(EC_DABT));
+    assert_eq!(x.hpfar, hpfar(RAM_NO_DATA));
+    let seen = fx.take_seen();
+    let ctx = fx.ctx(rec);
+    assert_eq!(ctx.pc, seen[0].1.pc, "the realm will repeat the SMC");
+    assert_eq!(ctx.attest_state, 1, "not signed before there is a buffer");
+    // The host maps memory; the repeated call gets the whole token.
+    let token = fx.token(&realm, rec, 4096);
+    decode_token(&token);
+}
+
+#[test]
+fn attestation_signing_yields_to_a_pending_interrupt() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    fx.token_init(rec, &challenge_words(5));
+    let with_irq = step(|ctx| {
+        secrets(ctx);
+        ctx.gprs[..4].copy_from_slice(&[TOKEN_CONTINUE, TOKEN_IPA, 0, 4096]);
+        Trap {
+            irq_pending: true,
+            ..sync(ESR_SMC, 0, 0)
+        }
+    });
+    let x = fx.exit_with(rec, [with_irq]);
+    assert_eq!(core(&x), exit_of(exit::IRQ));
+    let ctx = fx.ctx(rec);
+    assert_eq!(&ctx.gprs[..2], &[rsi::INCOMPLETE, 0]);
+    assert_eq!(ctx.attest_state, 1, "not signed yet");
+    assert_eq!(ctx.pc, fx.take_seen()[0].1.pc + 4);
+    let token = fx.token(&realm, rec, 4096);
+    assert_eq!(
+        decode_token(&token).challenge,
+        bytes_of(&challenge_words(5))
+    );
+}
+
+#[test]
+fn attestation_init_restarts_and_captures_measurements_when_called() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    fx.token_init(rec, &challenge_words(8));
+    assert_eq!(
+        fx.token_continue(rec, TOKEN_IPA, 0, 64),
+        (rsi::INCOMPLETE, 64)
+    );
+    // A new INIT abandons that token; a later extension is not in it.
+    fx.token_init(rec, &challenge_words(9));
+    let rem1 = measurement(&fx, rec, 1);
+    let ctx = fx.rsi(rec, u64::from(rsi::MEASUREMENT_EXTEND), &[1, 8, 42]);
+    assert_eq!(ctx.gprs[0], rsi::SUCCESS);
+    let claims = decode_token(&fx.token(&realm, rec, 4096));
+    assert_eq!(claims.challenge, bytes_of(&challenge_words(9)));
+    assert_eq!(claims.rems[0], rem1[..32]);
+}
+
+#[test]
+fn attestation_without_a_key_is_error_unknown() {
+    let fx = Fx::new();
+    fx.rmm.without_attestation();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    fx.token_init(rec, &challenge_words(6));
+    assert_eq!(
+        fx.token_continue(rec, TOKEN_IPA, 0, 4096).0,
+        rsi::ERROR_UNKNOWN
+    );
+    assert_eq!(fx.ctx(rec).attest_state, 0);
+}
+
+#[test]
+fn attestation_tokens_are_per_rec() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true, true]);
+    let (rec0, rec1) = (realm.recs[0], realm.recs[1]);
+    fx.token_init(rec0, &challenge_words(10));
+    assert_eq!(
+        fx.token_continue(rec1, TOKEN_IPA, 0, 4096).0,
+        rsi::ERROR_STATE
+    );
+    fx.token_init(rec1, &challenge_words(11));
+    let t1 = decode_token(&fx.token(&realm, rec1, 4096));
+    let t0 = decode_token(&fx.token(&realm, rec0, 4096));
+    assert_eq!(t0.challenge, bytes_of(&challenge_words(10)));
+    assert_eq!(t1.challenge, bytes_of(&challenge_words(11)));
 }

@@ -112,7 +112,9 @@ pub fn assemble(board: &BoardInfo, images: &Images<'_>) -> anyhow::Result<Vec<u8
 mod tests {
     use super::*;
     use rampart_board::package::Package;
-    use rampart_board::{Gic, GptConfig, PowerControl, RootLayout, Topology, Uart};
+    use rampart_board::{
+        AttestationSource, Gic, GptConfig, PowerControl, RootLayout, Topology, Uart,
+    };
 
     const DRAM: &[Range] = &[Range::new(0x4000_0000, 0x4000_0000)];
 
@@ -152,6 +154,7 @@ mod tests {
             },
             counter_hz: 62_500_000,
             power: PowerControl::None,
+            attestation: AttestationSource::None,
         }
     }
 

@@ -9,6 +9,7 @@
 //!   checked against `tests/qemu/expected-cases.txt`.
 //! * `trace FILE` — decode a capture offline.
 
+mod attest;
 mod board;
 mod firmware;
 mod flash;
@@ -55,6 +56,10 @@ enum Command {
         /// Number of emulated cores.
         #[arg(long, default_value_t = 4)]
         smp: u32,
+        /// Count instructions: QEMU -icount shift=0 (1 ns of virtual time
+        /// per instruction), so logged counter deltas are instruction counts.
+        #[arg(long)]
+        icount: bool,
     },
     /// Run every test: fmt, clippy, host tests and the QEMU end-to-end run.
     Test {
@@ -100,15 +105,18 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
             board,
             timeout,
             smp,
+            icount,
         } => {
             let options = qemu::RunOptions {
                 timeout: Duration::from_secs(timeout),
                 smp,
+                icount,
             };
             board.ensure_runnable()?;
             println!("qemu: {}", prereq::check_qemu()?);
             firmware::build(&ws, board)?;
-            let report = qemu::run(&ws, board, &options)?;
+            let mut report = qemu::run(&ws, board, &options)?;
+            attest::judge_token(&ws, board, &mut report);
             let judgement = verdict::judge(&report, None);
             judgement.print();
             Ok(judgement.ok())

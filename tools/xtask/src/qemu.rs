@@ -19,6 +19,10 @@ use crate::workspace::{Workspace, describe};
 pub struct RunOptions {
     pub timeout: Duration,
     pub smp: u32,
+    /// QEMU's `-icount shift=0`: the virtual clock advances 1 ns per
+    /// instruction executed, so counter deltas the firmware logs count
+    /// instructions (deterministic, single-threaded TCG).
+    pub icount: bool,
 }
 
 /// How long QEMU may keep running after nshost's verdict (it should power off).
@@ -75,6 +79,9 @@ pub fn command(ws: &Workspace, board: Board, options: &RunOptions) -> Command {
             "-display", "none", "-monitor", "none", "-serial", "stdio", "-serial", "null",
         ])
         .args(["-net", "none", "-no-reboot"]);
+    if options.icount {
+        command.args(["-icount", "shift=0,sleep=off"]);
+    }
     command
 }
 

@@ -103,6 +103,16 @@ fn end_to_end(ws: &Workspace, timeout: Duration) -> Result<Judgement, (anyhow::E
     let fail = |e: anyhow::Error| (e, expected.len());
     println!("qemu: {}", prereq::check_qemu().map_err(fail)?);
     firmware::build(ws, E2E_BOARD).map_err(fail)?;
-    let report = qemu::run(ws, E2E_BOARD, &RunOptions { timeout, smp: 4 }).map_err(fail)?;
+    let mut report = qemu::run(
+        ws,
+        E2E_BOARD,
+        &RunOptions {
+            timeout,
+            smp: 4,
+            icount: false,
+        },
+    )
+    .map_err(fail)?;
+    crate::attest::judge_token(ws, E2E_BOARD, &mut report);
     Ok(verdict::judge(&report, Some(&expected)))
 }

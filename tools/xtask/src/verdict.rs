@@ -28,6 +28,11 @@ pub struct Tracker {
     pub verdict: Option<(u32, u32)>,
     /// ERROR lines that report a panic.
     pub panics: Vec<String>,
+    /// The attestation token the guest obtained, as nshost relayed it.
+    pub attestation: crate::attest::Capture,
+    /// Cases judged on this side after the run (they are also in
+    /// `cases`, but not in nshost's verdict).
+    pub host_cases: usize,
 }
 
 /// What a line told the tracker, so the runner can react (e.g. stop early).
@@ -46,6 +51,9 @@ impl Tracker {
             return Event::Panic;
         }
         if line.image != DRIVER {
+            return Event::None;
+        }
+        if self.attestation.observe(&line.text) {
             return Event::None;
         }
         if let Some((name, result)) = parse_case(&line.text) {
@@ -229,8 +237,14 @@ pub fn judge(report: &RunReport, expected: Option<&[String]>) -> Judgement {
         }
         Some(_) => {}
     }
+    let host_failed = tracker.cases[tracker.cases.len() - tracker.host_cases..]
+        .iter()
+        .filter(|(_, r)| *r != CaseResult::Pass)
+        .count();
+    let host_passed = tracker.host_cases - host_failed;
     if let Some((passed, failed)) = tracker.verdict
-        && (passed as usize, failed as usize) != (tracker.passed(), tracker.failed())
+        && (passed as usize + host_passed, failed as usize + host_failed)
+            != (tracker.passed(), tracker.failed())
     {
         problems.push(format!(
             "nshost's verdict says {passed} passed, {failed} failed, but the trace shows {} PASS \

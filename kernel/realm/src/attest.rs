@@ -4,11 +4,11 @@
 //! attestation service, which alone keeps them.
 
 use rampart_arch::smc;
-use rampart_kernel::heap::HeapRegion;
 use rampart_attest::service::{El3Attestation, RealmAttestation, fetch_from_el3};
 use rampart_ipc::rmm_el3::{
     ATTEST_GET_PLAT_TOKEN, ATTEST_GET_REALM_KEY, RmmEl3Status, SHARED_PAGE_SIZE,
 };
+use rampart_kernel::heap::HeapRegion;
 use spin::Once;
 
 /// Heap for token building (CBOR/COSE): a few KB per signing CPU plus the

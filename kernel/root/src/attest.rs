@@ -7,8 +7,8 @@ use rampart_attest::platform::{
     self, Measurement, PlatTokenReply, PlatformAttestation, RealmKeyReply, SharedBuffer,
 };
 use rampart_board::{AttestationSource, Range};
-use rampart_kernel::heap::HeapRegion;
 use rampart_ipc::rmm_el3::{RmmEl3Status, SHARED_PAGE_SIZE};
+use rampart_kernel::heap::HeapRegion;
 use spin::Once;
 
 /// Root's heap, used only to build platform tokens (CBOR and COSE).

@@ -152,7 +152,10 @@ pub struct PlatformAttestation {
     components: [Measurement; 2],
     cpak: SigningKey,
     instance_id: [u8; 33],
-    rak: SigningKey,
+    /// The RAK until it is handed to the RMM: it leaves root once per boot
+    /// (TF-RMM and Rampart's RMM ask at cold boot only), so that afterwards
+    /// the RMM's attestation service is its only holder.
+    rak: Mutex<Option<SigningKey>>,
     token: Mutex<Option<TokenInProgress>>,
 }
 
@@ -172,7 +175,7 @@ impl PlatformAttestation {
             components: [root, rmm],
             cpak,
             instance_id,
-            rak: keys::derive(secret, Purpose::Rak, &rmm.sha256),
+            rak: Mutex::new(Some(keys::derive(secret, Purpose::Rak, &rmm.sha256))),
             token: Mutex::new(None),
         }
     }
@@ -226,7 +229,8 @@ impl PlatformAttestation {
     /// `ecc_curve`): writes the RAK's private scalar at `buf_pa`. Failure
     /// conditions in the comms spec's order: BAD_ADDR (`buf_pa` outside the
     /// shared buffer), INVAL (its end outside), INVAL (curve not listed),
-    /// UNK (anything else: here, a buffer too small for the key).
+    /// UNK (anything else: here, a buffer too small for the key, or the key
+    /// already handed over: it is given once per boot, then dropped).
     ///
     /// `shared` is called, at most once, with the service's lock held.
     pub fn get_realm_key<'b>(
@@ -248,7 +252,11 @@ impl PlatformAttestation {
         let Some(out) = window.get_mut(..REALM_KEY_SIZE) else {
             return RealmKeyReply::error(RmmEl3Status::Unknown);
         };
-        let mut scalar = self.rak.to_bytes();
+        // SigningKey zeroizes itself when dropped, at the end of this call.
+        let Some(rak) = self.rak.lock().take() else {
+            return RealmKeyReply::error(RmmEl3Status::Unknown);
+        };
+        let mut scalar = rak.to_bytes();
         out.copy_from_slice(&scalar);
         scalar.zeroize();
         RealmKeyReply {

@@ -13,7 +13,7 @@
 //! | [`imm::FP`] | - (v0-v31 hold the guest's pattern) | - |
 //! | [`imm::ECHO`] | `[i]` = `echo_in(i)` | `[i]` = `!echo_in(i)` for all 31 |
 //! | [`imm::DONE`] | `[0]` how many cases the guest reported | - |
-//! | [`imm::TOKEN`] | `[0]` token length, `[1..9]` its challenge, `[9]` CNTVCT ticks from INIT to the last CONTINUE, `[10]` CNTFRQ (the token itself went byte-wise to [`layout::TOKEN_PORT`]) | - |
+//! | [`imm::TOKEN`] | `[0]` token length, `[1..9]` its challenge, `[9]` CNTVCT ticks from INIT to the last CONTINUE, `[10]` CNTFRQ, `[11]` ticks of INIT, `[12]` ticks of the first CONTINUE (the one that signs) (the token itself went byte-wise to [`layout::TOKEN_PORT`]) | - |
 //! | [`imm::FATAL`] | `[0]` ESR_EL1, `[1]` ELR_EL1, `[2]` FAR_EL1 (0 for a panic) | - |
 //!
 //! The guest prints text on the console MMIO page ([`layout::CONSOLE`]).

@@ -520,6 +520,8 @@ fn attestation() {
     let challenge = fresh_challenge();
     let start = read_sysreg!("cntvct_el0");
     let init = smc(rsi::ATTESTATION_TOKEN_INIT, &challenge);
+    let after_init = read_sysreg!("cntvct_el0");
+    let mut after_first = 0;
     let max = init[1];
     let mut len = 0u64;
     let mut status = init[0];
@@ -530,6 +532,9 @@ fn attestation() {
             let mut offset = 0;
             while offset < GRANULE {
                 let r = cont(ipa, offset, GRANULE - offset);
+                if after_first == 0 {
+                    after_first = read_sysreg!("cntvct_el0");
+                }
                 status = r[0];
                 if status != rsi::INCOMPLETE && status != rsi::SUCCESS {
                     break 'granules;
@@ -564,11 +569,13 @@ fn attestation() {
         let word = read_word(TOKEN[i / 512].0.get().cast(), i % 512);
         rt::mmio_write64(layout::TOKEN_PORT, word);
     }
-    let mut args = [0u64; 11];
+    let mut args = [0u64; 13];
     args[0] = len;
     args[1..9].copy_from_slice(&challenge);
     args[9] = ticks;
     args[10] = read_sysreg!("cntfrq_el0");
+    args[11] = after_init - start;
+    args[12] = after_first - after_init;
     host_call(imm::TOKEN, &args);
     say!("attestation token: {len} bytes in {ticks} counter ticks");
 }

@@ -783,9 +783,11 @@ impl Runner {
         let _ = core::fmt::write(&mut end, format_args!("attestation-token-end {len}"));
         rampart_kernel::trace::text(NSHOST | TEXT, end.as_bytes());
         defmt::info!(
-            "guest token request: {=u64} counter ticks at {=u64} Hz, {=usize} bytes",
+            "guest token request: {=u64} counter ticks at {=u64} Hz (INIT {=u64}, signing CONTINUE {=u64}), {=usize} bytes",
             x.gprs[9],
             x.gprs[10],
+            x.gprs[11],
+            x.gprs[12],
             len
         );
     }

@@ -9,8 +9,8 @@
 //! an IRQ exit, and the next CONTINUE signs). Every CONTINUE copies the
 //! next piece into the realm's buffer.
 
-use crate::rsi::{Outcome, ret};
-use crate::{GRANULE, RecRouter, RecService, stage2_abort};
+use crate::rsi::{Outcome, buffer_error, ret};
+use crate::{GRANULE, RecRouter, RecService};
 use bytemuck::Zeroable;
 use rampart_ipc::Transport;
 use rampart_ipc::attest::{
@@ -98,11 +98,8 @@ impl<T: RecRouter, L: Leases> RecService<T, L> {
             // one leaves the token unsigned (the pin below re-checks).
             match self.lookup(ctx.rd, ipa, false) {
                 Some(Lookup { pa: Some(_), .. }) => {}
-                Some(Lookup { ripas: 0, .. }) | None => return ret(ctx, &[rsi::ERROR_INPUT]),
-                Some(Lookup { level, .. }) => {
-                    stage2_abort(ctx, ipa, level);
-                    return Outcome::Fault;
-                }
+                Some(Lookup { ripas: 0, .. }) | None => return buffer_error(ctx, ipa, None),
+                Some(Lookup { level, .. }) => return buffer_error(ctx, ipa, Some(level)),
             }
             if irq_pending {
                 // Let the host take its interrupt before the long step.
@@ -128,13 +125,9 @@ impl<T: RecRouter, L: Leases> RecService<T, L> {
                 }
             }
         }
-        let pa = match self.pin(ctx.rd, ipa) {
+        let pa = match self.pin_buffer(ctx, ipa) {
             Ok(pa) => pa,
-            Err(None) => return ret(ctx, &[rsi::ERROR_INPUT]),
-            Err(Some(level)) => {
-                stage2_abort(ctx, ipa, level);
-                return Outcome::Fault;
-            }
+            Err(outcome) => return outcome,
         };
         let count = size.min(ctx.token_len - ctx.token_copied);
         let copied = self.copy_token(ctx, pa, offset as usize, count as usize);

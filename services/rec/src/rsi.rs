@@ -71,6 +71,15 @@ where
         }
     }
 
+    /// Pins the Protected page an RSI call names as its buffer: its PA, or
+    /// what the call ends with: RSI_ERROR_INPUT for RIPAS EMPTY, a stage-2
+    /// fault for the host (the realm repeats the call) for RAM without a
+    /// granule.
+    pub(crate) fn pin_buffer(&mut self, ctx: &mut RecContext, page: u64) -> Result<u64, Outcome> {
+        self.pin(ctx.rd, page)
+            .map_err(|level| buffer_error(ctx, page, level))
+    }
+
     /// RSI_MEASUREMENT_READ (B5.3.5): slot 0 (RIM) to 4; X1-X8 the value.
     fn measurement_read(&mut self, ctx: &mut RecContext) -> Outcome {
         let index = ctx.gprs[1];
@@ -126,13 +135,9 @@ where
         let Some(RealmReply::Bytes64(rpv)) = self.realm(RealmRequest::Rpv { rd: ctx.rd }) else {
             return ret(ctx, &[rsi::ERROR_INPUT]);
         };
-        let pa = match self.pin(ctx.rd, ipa) {
+        let pa = match self.pin_buffer(ctx, ipa) {
             Ok(pa) => pa,
-            Err(None) => return ret(ctx, &[rsi::ERROR_INPUT]),
-            Err(Some(level)) => {
-                stage2_abort(ctx, ipa, level);
-                return Outcome::Fault;
-            }
+            Err(outcome) => return outcome,
         };
         let (width, algo) = (ctx.ipa_width, ctx.hash_algo);
         let wrote = self.leases.with_realm(pa, |g| {
@@ -183,13 +188,9 @@ where
             return ret(ctx, &[rsi::ERROR_INPUT]);
         }
         let page = ipa & !(GRANULE - 1);
-        let pa = match self.pin(ctx.rd, page) {
+        let pa = match self.pin_buffer(ctx, page) {
             Ok(pa) => pa,
-            Err(None) => return ret(ctx, &[rsi::ERROR_INPUT]),
-            Err(Some(level)) => {
-                stage2_abort(ctx, page, level);
-                return Outcome::Fault;
-            }
+            Err(outcome) => return outcome,
         };
         let offset = (ipa - page) as usize;
         let read = self.leases.with_realm(pa, |g| {
@@ -330,4 +331,16 @@ fn forward(ctx: &mut RecContext, count: usize) {
     ctx.exit.reason = exit::PSCI;
     ctx.exit.gprs = [0; 31];
     ctx.exit.gprs[..count].copy_from_slice(&ctx.gprs[..count]);
+}
+
+/// How an RSI call whose buffer page is not usable ends (see
+/// [`RecService::pin_buffer`]): `level` is None for RIPAS EMPTY.
+pub(crate) fn buffer_error(ctx: &mut RecContext, page: u64, level: Option<i8>) -> Outcome {
+    match level {
+        None => ret(ctx, &[rsi::ERROR_INPUT]),
+        Some(level) => {
+            stage2_abort(ctx, page, level);
+            Outcome::Fault
+        }
+    }
 }

@@ -59,14 +59,7 @@ impl Capture {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    hex::decode(text.trim()).ok()
 }
 
 /// The realm nshost builds around the guest image, for the RIM prediction.

@@ -173,6 +173,18 @@ fn emit(uart: usize, record: &[u8]) {
     }
 }
 
+/// Lower-case hex of `bytes` in `out`, two characters a byte, for trace
+/// text (keys, measurements, tokens); cut to what `out` holds.
+pub fn hex<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
+    let len = (out.len() / 2).min(bytes.len()) * 2;
+    core::str::from_utf8(&out[..len]).unwrap_or("")
+}
+
 /// Logs a panic and parks the core for good.
 pub fn panic_and_park(info: &core::panic::PanicInfo) -> ! {
     defmt::error!("panic: {}", defmt::Display2Format(info));

@@ -9,6 +9,7 @@ use rampart_attest::platform::{
 use rampart_board::{AttestationSource, Range};
 use rampart_ipc::rmm_el3::{RmmEl3Status, SHARED_PAGE_SIZE};
 use rampart_kernel::heap::HeapRegion;
+use rampart_kernel::trace::hex;
 use spin::Once;
 
 /// Root's heap, used only to build platform tokens (CBOR and COSE).
@@ -125,15 +126,4 @@ pub fn get_plat_token(buf_pa: u64, buf_size: u64, c_size: u64) -> [u64; 3] {
         heap_free
     );
     reply.regs()
-}
-
-/// Lower-case hex of `bytes` in `out` (two characters a byte).
-fn hex<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0xf)];
-    }
-    let len = out.len().min(2 * bytes.len());
-    core::str::from_utf8(&out[..len]).unwrap_or("")
 }

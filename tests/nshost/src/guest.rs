@@ -1068,7 +1068,6 @@ impl Runner {
 /// One text record: `prefix`, an optional decimal offset and a space, then
 /// `bytes` in hex.
 fn hex_line(prefix: &[u8], offset: Option<usize>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut line = heapless::Vec::<u8, 480>::new();
     let _ = line.extend_from_slice(prefix);
     if let Some(offset) = offset {
@@ -1076,9 +1075,7 @@ fn hex_line(prefix: &[u8], offset: Option<usize>, bytes: &[u8]) {
         let _ = core::fmt::write(&mut digits, format_args!("{offset} "));
         let _ = line.extend_from_slice(digits.as_bytes());
     }
-    for b in bytes {
-        let _ = line.push(HEX[usize::from(b >> 4)]);
-        let _ = line.push(HEX[usize::from(b & 0xf)]);
-    }
+    let mut digits = [0u8; 2 * TOKEN_LINE];
+    let _ = line.extend_from_slice(rampart_kernel::trace::hex(bytes, &mut digits).as_bytes());
     rampart_kernel::trace::text(NSHOST | TEXT, &line);
 }

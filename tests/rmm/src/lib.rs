@@ -9,10 +9,10 @@
 
 use rampart_attest::keys::{self, Purpose};
 use rampart_attest::p384::ecdsa::VerifyingKey;
+use rampart_attest::platform::{self, Measurement, PlatformAttestation};
 use rampart_attest::service::{AttestService, RealmAttestation, RealmKey};
-use rampart_attest::token::{self, PlatformClaims, SwComponent};
 use rampart_board_host::sim::{FEATURES, Machine};
-use rampart_board_host::{DRAM, RMM};
+use rampart_board_host::{BOARD, DEVELOPMENT_ATTESTATION_SECRET, DRAM, RMM};
 use rampart_granule::{Entry, GranuleService, Gst, entries_needed};
 use rampart_ipc::attest::{AttestProtocol, AttestReply, AttestRequest};
 use rampart_ipc::granule::{GranuleProtocol, GranuleReply, GranuleRequest, GranuleState};
@@ -68,49 +68,36 @@ pub struct Rmm {
     attestation: Cell<bool>,
 }
 
-/// The simulated platform's attestation secret (host tests only).
-pub const TEST_PLATFORM_SECRET: &[u8] = b"rampart host-test platform secret";
+/// Root's attestation service on the simulated board (its development
+/// secret), as if it had measured these images at boot.
+fn test_platform() -> &'static PlatformAttestation {
+    static PLATFORM: OnceLock<PlatformAttestation> = OnceLock::new();
+    PLATFORM.get_or_init(|| {
+        let root = Measurement::of(platform::ROOT_COMPONENT, "test", b"host root");
+        let rmm = Measurement::of(platform::RMM_COMPONENT, "test", b"host rmm");
+        PlatformAttestation::for_board(&BOARD, root, rmm).expect("the host board attests")
+    })
+}
 
 /// The platform key that signs the test platform token.
 pub fn test_cpak() -> VerifyingKey {
-    *keys::derive(TEST_PLATFORM_SECRET, Purpose::Cpak, &[]).verifying_key()
+    test_platform().cpak_public()
 }
 
-/// What the RMM would hold after boot on the simulated platform: a RAK
-/// and a platform token bound to it, signed with [`test_cpak`]. Built
-/// once (signing is slow in debug builds).
+/// What the RMM would hold after boot on the simulated platform: the RAK
+/// root derives for the test RMM image, and a platform token bound to it
+/// that root's service signed with [`test_cpak`]. Built once (signing is
+/// slow in debug builds).
 pub fn test_attestation() -> &'static RealmAttestation {
     static ATTESTATION: OnceLock<RealmAttestation> = OnceLock::new();
     ATTESTATION.get_or_init(|| {
-        let rak = keys::derive(TEST_PLATFORM_SECRET, Purpose::Rak, b"host rmm");
+        let rmm = test_platform().components()[1];
+        let rak = keys::derive(&DEVELOPMENT_ATTESTATION_SECRET, Purpose::Rak, &rmm.sha256);
         let key = RealmKey::from_scalar(&rak.to_bytes()).expect("RAK");
-        let challenge = key.platform_challenge();
-        let cpak = keys::derive(TEST_PLATFORM_SECRET, Purpose::Cpak, &[]);
-        let mut instance_id = [1u8; 33];
-        instance_id[1..].copy_from_slice(&token::rak_hash(
-            cpak.verifying_key().to_sec1_point(false).as_bytes(),
-        ));
-        let measurement = [0x42u8; 32];
-        let components = [SwComponent {
-            kind: "RMM",
-            measurement: &measurement,
-            version: "test",
-            signer_id: &[0u8; 32],
-            hash_algo: token::SHA_256,
-        }];
-        let claims = PlatformClaims {
-            profile: rampart_attest::service::PROFILE,
-            challenge: &challenge,
-            implementation_id: &[0x11; 32],
-            instance_id: &instance_id,
-            config: &[0],
-            lifecycle: 0x3000,
-            sw_components: &components,
-            verification_service: None,
-            hash_algo: token::SHA_256,
-        };
-        let platform = token::sign1(token::platform_claims(&claims).unwrap(), &cpak).unwrap();
-        RealmAttestation::new(key, platform)
+        let token = test_platform()
+            .platform_token(&key.platform_challenge())
+            .expect("platform token");
+        RealmAttestation::new(key, token)
     })
 }
 

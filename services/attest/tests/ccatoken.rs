@@ -21,10 +21,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let cpak = keys::derive(b"test platform secret", Purpose::Cpak, &[]);
     let rak = keys::derive(b"test platform secret", Purpose::Rak, b"rmm image");
-    let mut instance_id = [1u8; 33];
-    instance_id[1..].copy_from_slice(&token::rak_hash(
-        cpak.verifying_key().to_sec1_point(false).as_bytes(),
-    ));
+    let instance_id = rampart_attest::platform::instance_id(cpak.verifying_key());
     Fixture {
         cpak,
         rak,

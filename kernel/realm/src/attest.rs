@@ -27,6 +27,14 @@ struct SharedPage {
     pa: u64,
 }
 
+impl SharedPage {
+    /// An attestation SMC on the whole page: x1 its PA, x2 its size, x3 `arg`.
+    fn call(&self, fid: u32, arg: u64) -> [u64; 8] {
+        let size = SHARED_PAGE_SIZE as u64;
+        smc([u64::from(fid), self.pa, size, arg, 0, 0, 0, 0]).0
+    }
+}
+
 impl El3Attestation for SharedPage {
     fn buffer(&mut self) -> &mut [u8] {
         // SAFETY: the shared page is mapped read-write for the RMM alone
@@ -35,34 +43,12 @@ impl El3Attestation for SharedPage {
     }
 
     fn get_realm_key(&mut self, curve: u64) -> (RmmEl3Status, u64) {
-        let size = SHARED_PAGE_SIZE as u64;
-        let r = smc([
-            u64::from(ATTEST_GET_REALM_KEY),
-            self.pa,
-            size,
-            curve,
-            0,
-            0,
-            0,
-            0,
-        ])
-        .0;
+        let r = self.call(ATTEST_GET_REALM_KEY, curve);
         (RmmEl3Status::from_reg(r[0]), r[1])
     }
 
     fn get_plat_token(&mut self, c_size: u64) -> (RmmEl3Status, u64, u64) {
-        let size = SHARED_PAGE_SIZE as u64;
-        let r = smc([
-            u64::from(ATTEST_GET_PLAT_TOKEN),
-            self.pa,
-            size,
-            c_size,
-            0,
-            0,
-            0,
-            0,
-        ])
-        .0;
+        let r = self.call(ATTEST_GET_PLAT_TOKEN, c_size);
         (RmmEl3Status::from_reg(r[0]), r[1], r[2])
     }
 }

@@ -5,7 +5,8 @@ use rampart_board::link::{ImageLayout, write_script};
 use std::{env, fs, path::PathBuf};
 
 fn main() {
-    let board = &rampart_board_qemu_virt::BOARD;
+    // Host builds (clippy, docs) still need a script; they get qemu-virt's.
+    let board = &rampart_board_qemu_virt::BOARD; // FVP-PENDING
     let layout = ImageLayout {
         ram_base: board.rmm.base,
         // The last granule is the EL3<->RMM shared page.

@@ -4,16 +4,13 @@ use rampart_board::link::{ImageLayout, write_script};
 use std::{env, fs, path::PathBuf};
 
 fn main() {
-    let board = if env::var_os("CARGO_FEATURE_QEMU_VIRT").is_some() {
-        &rampart_board_qemu_virt::BOARD
-    } else {
-        // Host builds (clippy, docs) still need a script; use qemu-virt.
-        &rampart_board_qemu_virt::BOARD
-    };
+    // Host builds (clippy, docs) still need a script; they get qemu-virt's.
+    let board = &rampart_board_qemu_virt::BOARD; // FVP-PENDING
     let layout = ImageLayout {
         ram_base: board.root.ram.base,
         ram_size: board.root.ram.size,
-        reset_at: Some(board.root.flash.base),
+        // Root is either the reset image in flash or BL31, loaded by BL2.
+        reset_at: board.root.flash().map(|f| f.flash.base),
         stack_size: 0x4000,
         cpus: board.topology.cpu_count as u64,
     };

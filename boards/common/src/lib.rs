@@ -6,6 +6,7 @@
 //! scripts) can read the same values the firmware does.
 #![no_std]
 
+pub mod handoff;
 pub mod link;
 pub mod package;
 
@@ -14,6 +15,7 @@ pub const GRANULE_SIZE: u64 = 4096;
 
 /// A physical address range `[base, base + size)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Range {
     pub base: u64,
     pub size: u64,
@@ -75,18 +77,76 @@ pub struct GptConfig {
     pub tables: Range,
 }
 
-/// Root firmware (EL3) placement.
+/// Root firmware (EL3) placement and how it is started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RootLayout {
+    /// Link and run address of the root image and its RAM (Root PAS).
+    pub ram: Range,
+    pub boot: RootBoot,
+}
+
+/// How root gets control and finds the images it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootBoot {
+    /// Root is the reset image: every core starts at the base of boot
+    /// flash, root copies itself to `ram` and loads the RMM and the NS
+    /// payload from the image package (QEMU `virt`).
+    ResetVector(FlashBoot),
+    /// Root is TF-A's BL31 replacement: TF-A's BL1/BL2 load it at
+    /// `ram.base`, load the RMM and BL33 themselves and enter root on the
+    /// boot core with their handoff (bl_params or a transfer list) in
+    /// x0..x3. Other cores come out of reset in BL1, which sends a warm
+    /// boot to the address in the trusted mailbox (FVP RD-V3).
+    Bl31(Bl31Boot),
+}
+
+/// Boot from flash: see [`RootBoot::ResetVector`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlashBoot {
     /// Boot flash that holds the root image and the image package (read by root).
     pub flash: Range,
     /// Offset into `flash` of the image package that carries the RMM and NS images.
     pub package_offset: u64,
-    /// Link and run address of the root image and its RAM (Root PAS).
-    pub ram: Range,
     /// Holding pen: one 8-byte release word per core, polled by cores that
     /// are not yet on (zero = keep waiting, otherwise the entry address).
     pub hold_pen: u64,
+}
+
+/// Entered by TF-A's BL2: see [`RootBoot::Bl31`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bl31Boot {
+    /// Memory BL2 keeps its handoff in (bl_params and what they point to,
+    /// or the transfer list): root reads the handoff only inside it.
+    pub handoff: Range,
+    /// The trusted mailbox word BL1 reads on a warm boot: the address of
+    /// root's warm entry, or zero for a cold boot.
+    pub warm_mailbox: u64,
+}
+
+impl RootLayout {
+    /// The holding pen, for boards whose cores all start in root.
+    pub const fn hold_pen(&self) -> Option<u64> {
+        match self.boot {
+            RootBoot::ResetVector(f) => Some(f.hold_pen),
+            RootBoot::Bl31(_) => None,
+        }
+    }
+    /// The boot flash, for boards where root starts from it.
+    pub const fn flash(&self) -> Option<FlashBoot> {
+        match self.boot {
+            RootBoot::ResetVector(f) => Some(f),
+            RootBoot::Bl31(_) => None,
+        }
+    }
+}
+
+/// An SMMU whose granule protection checks root must enable with the
+/// CPU's GPT (DDI0615; SMMUv3.3 Root registers), as TF-A does per board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GpcSmmu {
+    pub base: u64,
+    /// Offset of the Root register page from `base` (implementation defined).
+    pub root_page_offset: u64,
 }
 
 /// A PL011 UART.
@@ -178,6 +238,19 @@ pub enum AttestationSource {
     /// secret is in every copy of the firmware, so anyone can forge tokens:
     /// for development and testing only.
     DevelopmentSecret(DevelopmentAttestation),
+    /// The Runtime Security Engine holds the platform identity: root asks
+    /// it for the realm attestation key and the platform token over a
+    /// pair of MHUv3 frames (FVP RD-V3, as TF-A's BL31 does there).
+    Rse(RseMailbox),
+}
+
+/// The AP-side MHUv3 frames of the RSE link root uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RseMailbox {
+    /// Postbox (sender) frame: AP to RSE.
+    pub sender: u64,
+    /// Mailbox (receiver) frame: RSE to AP.
+    pub receiver: u64,
 }
 
 /// A development attestation source: the secret and the claims that
@@ -247,6 +320,8 @@ pub struct BoardInfo {
     /// garble the trace but never stall firmware.
     pub trace_lock: u64,
     pub gic: Gic,
+    /// SMMUs that need granule protection checks enabled at boot.
+    pub gpc_smmus: &'static [GpcSmmu],
     pub counter_hz: u64,
     pub power: PowerControl,
     /// The platform attestation source.

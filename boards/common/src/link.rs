@@ -20,7 +20,9 @@ pub struct ImageLayout {
 
 /// Writes the script. Symbols: `__image_start`, `__text_end`, `__rodata_end`,
 /// `__image_end`, `__image_lma`, `__bss_start`, `__bss_end`, `__stacks_start`,
-/// `__stacks_end`, `__ram_end`; the entry code goes in `.text.entry`.
+/// `__stacks_end`, `__ram_end`. `.text.start` is placed first at `ram_base`
+/// (the entry point of an image another loader enters at its base), then
+/// `.text.entry`.
 pub fn write_script(out: &mut impl Write, l: &ImageLayout) -> fmt::Result {
     writeln!(out, "ENTRY(_start)")?;
     writeln!(out, "SECTIONS {{")?;
@@ -40,7 +42,7 @@ pub fn write_script(out: &mut impl Write, l: &ImageLayout) -> fmt::Result {
     };
     writeln!(
         out,
-        "  .text {:#x} :{text_at} {{ __image_start = .; KEEP(*(.text.entry)) *(.text .text.*) }}",
+        "  .text {:#x} :{text_at} {{ __image_start = .; KEEP(*(.text.start)) KEEP(*(.text.entry)) *(.text .text.*) }}",
         l.ram_base
     )?;
     writeln!(out, "  . = ALIGN(4096); __text_end = .;")?;

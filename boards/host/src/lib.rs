@@ -3,8 +3,9 @@
 //! memory" in a buffer ([`Memory`]) and GPT tables in a vector.
 
 use rampart_board::{
-    AttestationSource, BoardInfo, DevelopmentAttestation, Gic, Gpi, GptConfig, PasRegion,
-    PlatformIdentity, PowerControl, Range, RootLayout, Topology, Uart, lifecycle,
+    AttestationSource, BoardInfo, DevelopmentAttestation, FlashBoot, Gic, Gpi, GptConfig,
+    PasRegion, PlatformIdentity, PowerControl, Range, RootBoot, RootLayout, Topology, Uart,
+    lifecycle,
 };
 
 const MB: u64 = 1 << 20;
@@ -73,10 +74,12 @@ pub static BOARD: BoardInfo = BoardInfo {
     rmm_shared_page: RMM.base + RMM.size - 0x1000,
     ns_entry: RMM.base + RMM.size,
     root: RootLayout {
-        flash: Range::new(0, 4 * MB),
-        package_offset: MB,
         ram: ROOT_RAM,
-        hold_pen: ROOT_RAM.base,
+        boot: RootBoot::ResetVector(FlashBoot {
+            flash: Range::new(0, 4 * MB),
+            package_offset: MB,
+            hold_pen: ROOT_RAM.base,
+        }),
     },
     gpt: GptConfig {
         pps_bits: 32,
@@ -94,6 +97,7 @@ pub static BOARD: BoardInfo = BoardInfo {
         redistributors: 0x080a_0000,
         redistributor_stride: 0x2_0000,
     },
+    gpc_smmus: &[],
     counter_hz: 1_000_000_000,
     power: PowerControl::None,
     attestation: AttestationSource::DevelopmentSecret(DevelopmentAttestation {

@@ -8,8 +8,9 @@
 #![no_std]
 
 use rampart_board::{
-    AttestationSource, BoardInfo, DevelopmentAttestation, Gic, Gpi, GptConfig, PasRegion,
-    PlatformIdentity, PowerControl, Range, RootLayout, Topology, Uart, lifecycle,
+    AttestationSource, BoardInfo, DevelopmentAttestation, FlashBoot, Gic, Gpi, GptConfig,
+    PasRegion, PlatformIdentity, PowerControl, Range, RootBoot, RootLayout, Topology, Uart,
+    lifecycle,
 };
 
 const MB: u64 = 1 << 20;
@@ -178,10 +179,12 @@ pub static BOARD: BoardInfo = BoardInfo {
     rmm_shared_page: RMM_SHARED_PAGE,
     ns_entry: NS_ENTRY,
     root: RootLayout {
-        flash: FLASH,
-        package_offset: MB,
         ram: ROOT_RAM,
-        hold_pen: HOLD_PEN.base,
+        boot: RootBoot::ResetVector(FlashBoot {
+            flash: FLASH,
+            package_offset: MB,
+            hold_pen: HOLD_PEN.base,
+        }),
     },
     gpt: GptConfig {
         pps_bits: 40,
@@ -199,6 +202,8 @@ pub static BOARD: BoardInfo = BoardInfo {
         redistributors: 0x080a_0000,
         redistributor_stride: 0x2_0000,
     },
+    // QEMU's virt has an SMMUv3 but no RME support in it: nothing to enable.
+    gpc_smmus: &[],
     counter_hz: 1_000_000_000,
     power: PowerControl::Pl061Gpio {
         base: 0x090b_0000,

@@ -85,6 +85,19 @@ impl<const N: usize> PsciCores<N> {
         }
     }
 
+    /// Undoes a `claim` whose core could not be powered: ON_PENDING back to
+    /// OFF, so that the caller's error leaves the state as it was.
+    pub fn abandon(&self, core: usize) {
+        if let Some(slot) = self.state.get(core) {
+            let _ = slot.compare_exchange(
+                CoreState::OnPending as u8,
+                CoreState::Off as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
     /// Called by the core itself once it runs: returns its NS entry and marks it ON.
     pub fn finish_on(&self, core: usize) -> Option<NsEntry> {
         let slot = self.state.get(core)?;
@@ -123,6 +136,19 @@ mod tests {
         entry: 0x4190_0000,
         context_id: 7,
     };
+
+    #[test]
+    fn abandoned_claim_leaves_the_core_off() {
+        let cores = PsciCores::<2>::new();
+        cores.claim(1, E).unwrap();
+        cores.abandon(1);
+        assert_eq!(cores.state(1), Some(CoreState::Off));
+        cores.mark_boot_core(0);
+        cores.abandon(0);
+        assert_eq!(cores.state(0), Some(CoreState::On));
+        cores.claim(1, E).unwrap();
+        assert_eq!(cores.finish_on(1), Some(E));
+    }
 
     #[test]
     fn cpu_on_lifecycle() {

@@ -24,10 +24,10 @@ use rampart_ipc::rmm_el3::{
 };
 use spin::Once;
 
-#[cfg(feature = "qemu-virt")]
+#[cfg(all(feature = "qemu-virt", not(feature = "fvp-rdv3")))]
 pub use rampart_board_qemu_virt::BOARD;
-#[cfg(not(feature = "qemu-virt"))]
-compile_error!("select a board feature, e.g. --features qemu-virt");
+#[cfg(not(any(feature = "qemu-virt", feature = "fvp-rdv3")))]
+compile_error!("select a board feature: --features qemu-virt or --features fvp-rdv3");
 
 pub const MAX_CPUS: usize = board_cpus(&BOARD);
 const fn board_cpus(b: &BoardInfo) -> usize {

@@ -33,7 +33,7 @@ pub fn init_heap() {
     HEAP.install();
 }
 
-/// Measures root (as stored in boot flash, see `boot::flash_image`) and the
+/// Measures root (as its loader stored it, see `boot::loaded_image`) and the
 /// RMM (as loaded at `rmm_image`: SHA-256 of `realm.bin`) and sets up the
 /// attestation service for the board's source.
 ///
@@ -42,10 +42,10 @@ pub fn init_heap() {
 /// Normal-world payload is not measured: it is outside the CCA platform's
 /// trusted base, which is what the platform token describes (A7.2.3.2.7).
 pub fn init(rmm_image: Range) {
-    let (flash_base, flash_len) = crate::boot::flash_image();
-    // SAFETY: the boot flash is mapped read-only for root and never written;
-    // the image lies at its start (the linker placed it there).
-    let root = unsafe { core::slice::from_raw_parts(flash_base as *const u8, flash_len) };
+    let (root_base, root_len) = crate::boot::loaded_image();
+    // SAFETY: the boot flash (mapped read-only for root, never written) or
+    // root's own RAM image holds these bytes; the linker placed them there.
+    let root = unsafe { core::slice::from_raw_parts(root_base as *const u8, root_len) };
     // SAFETY: the RMM image was just copied there (load_images checked it
     // lies inside the RMM region, which root maps); the RMM has not run yet.
     let rmm = unsafe {

@@ -10,6 +10,7 @@
 
 use crate::context::Frame;
 use core::arch::global_asm;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 pub const STACK_SIZE: usize = 0x4000;
 pub const FRAME_SIZE: usize = core::mem::size_of::<Frame>();
@@ -18,8 +19,28 @@ const _: () = assert!(FRAME_SIZE == 272);
 /// SCTLR_EL3 RES1 bits (4, 5, 11, 16, 18, 22, 23, 28, 29), MMU and caches off.
 pub const SCTLR_EL3_RES1: u64 = 0x30c5_0830;
 
+/// Whether root is BL31 (entered by BL2) rather than the reset image.
+const BL31: bool = crate::BOARD.root.flash().is_none();
+/// The holding pen (unused, and zero, when root is BL31).
+const PEN: u64 = match crate::BOARD.root.hold_pen() {
+    Some(pen) => pen,
+    None => 0,
+};
+
+/// x0..x3 as BL2 entered root with: its handoff. Written once by the BL31
+/// entry code before any Rust runs; zero when root is the reset image.
+#[unsafe(export_name = "root_handoff_args")]
+static HANDOFF_ARGS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+/// The registers BL2 handed over (see `rampart_board::handoff`).
+pub fn handoff_args() -> [u64; 4] {
+    HANDOFF_ARGS.each_ref().map(|a| a.load(Ordering::Relaxed))
+}
+
 global_asm!(
-    // ---- Reset vector, in boot flash. All cores arrive here at once. ----
+    // ---- Reset vector, in boot flash (RootBoot::ResetVector): all cores
+    // arrive here at once. ----
+    ".if {bl31} == 0",
     ".section .text.reset, \"ax\"",
     ".global _start",
     "_start:",
@@ -37,13 +58,8 @@ global_asm!(
     "    ldr x4, [x1], #8",
     "    str x4, [x2], #8",
     "    b 1b",
-    "2:  ldr x2, =__bss_start",
-    "    ldr x3, =__bss_end",
-    "21: cmp x2, x3",
-    "    b.hs 22f",
-    "    str xzr, [x2], #8",
-    "    b 21b",
-    "22: mov x0, #0",
+    "2:  bl 8f",
+    "    mov x0, #0",
     "    ldr x1, =root_cold_entry",
     "    br x1",
     // Other cores: wait in the holding pen for an entry address.
@@ -53,9 +69,45 @@ global_asm!(
     "    ldr x2, [x1]",
     "    cbz x2, 4b",
     "    br x2",
-    // x0 <- linear core index from MPIDR (Aff1 * per-cluster + Aff0); a core
-    // that is not on the board parks for good.
+    ".else",
+    // ---- BL31 entry (RootBoot::Bl31): BL2 enters the boot core here, at
+    // the image's base, MMU off, with its handoff in x0..x3. Other cores
+    // come through BL1's warm boot and the trusted mailbox instead. ----
+    ".section .text.start, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    mov x19, x0",
+    "    mov x20, x1",
+    "    mov x21, x2",
+    "    mov x22, x3",
+    "    ldr x0, ={sctlr}",
+    "    msr sctlr_el3, x0",
+    "    isb",
+    "    bl 9f",
+    "    mov x23, x0",
+    "    bl 8f",
+    "    ldr x1, =root_handoff_args",
+    "    stp x19, x20, [x1]",
+    "    stp x21, x22, [x1, #16]",
+    "    mov x0, x23",
+    "    ldr x1, =root_cold_entry",
+    "    br x1",
+    ".endif",
+    // Zero .bss (clobbers x2, x3).
+    "8:  ldr x2, =__bss_start",
+    "    ldr x3, =__bss_end",
+    "81: cmp x2, x3",
+    "    b.hs 82f",
+    "    str xzr, [x2], #8",
+    "    b 81b",
+    "82: ret",
+    // x0 <- linear core index from MPIDR (Aff1 * per-cluster + Aff0, after
+    // dropping the thread level on MT cores); a core that is not on the
+    // board parks for good.
     "9:  mrs x0, mpidr_el1",
+    ".if {shifted}",
+    "    lsr x0, x0, #8",
+    ".endif",
     "    ubfx x1, x0, #8, #8",
     "    and x0, x0, #0xff",
     "    mov x2, #{per_cluster}",
@@ -67,7 +119,9 @@ global_asm!(
     "    b 10b",
     ".ltorg",
     sctlr = const SCTLR_EL3_RES1,
-    pen = const crate::BOARD.root.hold_pen,
+    bl31 = const BL31 as u8,
+    pen = const PEN,
+    shifted = const crate::BOARD.topology.mpidr_shifted as u8,
     per_cluster = const crate::BOARD.topology.cores_per_cluster,
     cpus = const crate::BOARD.topology.cpu_count,
 );
@@ -86,7 +140,13 @@ global_asm!(
     // Warm entry: a core released from the pen by PSCI CPU_ON (or re-released after CPU_OFF).
     ".global root_warm_entry",
     "root_warm_entry:",
+    "    ldr x0, ={sctlr}",
+    "    msr sctlr_el3, x0",
+    "    isb",
     "    mrs x0, mpidr_el1",
+    ".if {shifted}",
+    "    lsr x0, x0, #8",
+    ".endif",
     "    ubfx x1, x0, #8, #8",
     "    and x0, x0, #0xff",
     "    mov x2, #{per_cluster}",
@@ -104,6 +164,8 @@ global_asm!(
     "    sub sp, x1, #{frame}",
     "    ret",
     ".ltorg",
+    sctlr = const SCTLR_EL3_RES1,
+    shifted = const crate::BOARD.topology.mpidr_shifted as u8,
     per_cluster = const crate::BOARD.topology.cores_per_cluster,
     stack = const STACK_SIZE,
     frame = const FRAME_SIZE,
@@ -227,17 +289,24 @@ pub fn image_layout() -> (u64, u64, u64, u64) {
     )
 }
 
-/// The root image as stored in boot flash: (address, length). It starts
-/// with the reset code at the flash base and ends with the last byte the
-/// reset code copies to RAM (`__image_lma` + the image's RAM part): the
-/// bytes of `root.bin`, zero-padded to a multiple of 16 (`__image_end` is
-/// 16-aligned; objcopy stops at the last byte of `.data`).
-pub fn flash_image() -> (u64, usize) {
-    let base = crate::BOARD.root.flash.base;
+/// The root image as its loader stored it: (address, length).
+///
+/// From flash, it starts with the reset code at the flash base and ends
+/// with the last byte the reset code copies to RAM (`__image_lma` + the
+/// image's RAM part): the bytes of `root.bin`, zero-padded to a multiple of
+/// 16 (`__image_end` is 16-aligned; objcopy stops at the last byte of
+/// `.data`). As BL31, it is the image in RAM as BL2 loaded it.
+pub fn loaded_image() -> (u64, usize) {
     // Only the addresses of linker-defined symbols are taken; nothing is read.
-    let ram_part = &raw const __image_end as u64 - &raw const __image_start as u64;
-    let end = &raw const __image_lma as u64 + ram_part;
-    (base, (end - base) as usize)
+    let start = &raw const __image_start as u64;
+    let ram_part = &raw const __image_end as u64 - start;
+    match crate::BOARD.root.flash() {
+        Some(boot) => {
+            let end = &raw const __image_lma as u64 + ram_part;
+            (boot.flash.base, (end - boot.flash.base) as usize)
+        }
+        None => (start, ram_part as usize),
+    }
 }
 
 pub fn vectors() -> u64 {

@@ -24,10 +24,10 @@ use rampart_board::BoardInfo;
 use rampart_ipc::rmm_el3;
 use smc::{CPUS, PSCI, Phase};
 
-#[cfg(feature = "qemu-virt")]
+#[cfg(all(feature = "qemu-virt", not(feature = "fvp-rdv3")))]
 pub use rampart_board_qemu_virt::BOARD;
-#[cfg(not(feature = "qemu-virt"))]
-compile_error!("select a board feature, e.g. --features qemu-virt");
+#[cfg(not(any(feature = "qemu-virt", feature = "fvp-rdv3")))]
+compile_error!("select a board feature: --features qemu-virt or --features fvp-rdv3");
 
 pub const MAX_CPUS: usize = BOARD_CPUS;
 const BOARD_CPUS: usize = board_cpus(&BOARD);
@@ -68,7 +68,7 @@ extern "C" fn root_cold_main(frame: &mut Frame, core: usize) -> ! {
     );
     attest::init_heap();
     gic::init_distributor();
-    let rmm_image = platform::load_images();
+    let rmm_image = platform::prepare_images();
     gpt::init();
     PSCI.mark_boot_core(core);
     let Some(rmm_image) = rmm_image else {

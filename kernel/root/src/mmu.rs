@@ -6,9 +6,10 @@ use crate::BOARD;
 use crate::boot;
 use core::cell::UnsafeCell;
 use rampart_arch::{isb, read_sysreg, tlbi_alle3, write_sysreg};
+use rampart_board::{Gpi, RootBoot};
 use rampart_kernel::pagetable::{Attrs, MAIR, OutputPas, Regime, TableBuilder, tcr};
 
-/// Largest NS payload root will load (its window is mapped for the copy only).
+/// Largest NS payload root will load from flash (its window is mapped for the copy).
 pub const NS_LOAD_WINDOW: u64 = 16 << 20;
 
 const POOL_TABLES: usize = 24;
@@ -28,6 +29,20 @@ const SCTLR_EL3_ON: u64 =
 fn ps_field() -> u64 {
     // PARange capped at 48 bits: the VA (and so the identity map) is 48 bits.
     (read_sysreg!("id_aa64mmfr0_el1") & 0xf).min(0b101)
+}
+
+/// The PAS root accesses `addr` in: its region's in the board's PAS map;
+/// Root for regions open to every PAS and for what the map leaves out.
+fn pas_of(addr: u64) -> OutputPas {
+    match BOARD.pas_map.iter().find(|r| r.range.contains(addr)) {
+        Some(r) => match r.gpi {
+            Gpi::Secure => OutputPas::Secure,
+            Gpi::NonSecure => OutputPas::NonSecure,
+            Gpi::Realm => OutputPas::Realm,
+            Gpi::Root | Gpi::Any | Gpi::NoAccess => OutputPas::Root,
+        },
+        None => OutputPas::Root,
+    }
 }
 
 /// Builds the EL3 tables. Boot core only, MMU off, once.
@@ -55,12 +70,6 @@ pub fn build() {
             BOARD.gpt.tables.size,
             Attrs::data(OutputPas::Root),
         ),
-        (BOARD.root.hold_pen, 0x1000, Attrs::data(OutputPas::Root)),
-        (
-            BOARD.root.flash.base,
-            BOARD.root.flash.size,
-            Attrs::rodata(OutputPas::Root),
-        ),
         (
             BOARD.trace_uart.base,
             0x1000,
@@ -86,13 +95,52 @@ pub fn build() {
             BOARD.rmm.size,
             Attrs::data(OutputPas::Realm),
         ),
-        (
-            BOARD.ns_entry,
-            NS_LOAD_WINDOW,
-            Attrs::data(OutputPas::NonSecure),
-        ),
     ];
-    for (base, size, attrs) in maps {
+    let page_of = |a: u64| a & !0xfff;
+    let boot_maps = match BOARD.root.boot {
+        // The pen, the flash root reads the package from, and the NS load
+        // window it copies the payload into.
+        RootBoot::ResetVector(f) => [
+            (f.hold_pen, 0x1000, Attrs::data(OutputPas::Root)),
+            (f.flash.base, f.flash.size, Attrs::rodata(OutputPas::Root)),
+            (
+                BOARD.ns_entry,
+                NS_LOAD_WINDOW,
+                Attrs::data(OutputPas::NonSecure),
+            ),
+        ],
+        // BL2's handoff (read only) and the trusted mailbox BL1 reads on
+        // warm boots, in whatever PAS the board gives them.
+        RootBoot::Bl31(b) => [
+            (
+                page_of(b.handoff.base),
+                page(b.handoff.end()) - page_of(b.handoff.base),
+                Attrs::rodata(pas_of(b.handoff.base)),
+            ),
+            (
+                page_of(b.warm_mailbox),
+                0x1000,
+                Attrs::data(pas_of(b.warm_mailbox)),
+            ),
+            (0, 0, Attrs::rodata(OutputPas::Root)),
+        ],
+    };
+    // Page 0 and the Secure page (SMMU_S_INIT, reachable from Root on an
+    // RME SMMU) and the Root page.
+    let smmus = BOARD.gpc_smmus.iter().flat_map(|s| {
+        [
+            (s.base, 0x1_0000, Attrs::device(OutputPas::Root)),
+            (
+                s.base + s.root_page_offset,
+                0x1_0000,
+                Attrs::device(OutputPas::Root),
+            ),
+        ]
+    });
+    for (base, size, attrs) in maps.into_iter().chain(boot_maps).chain(smmus) {
+        if size == 0 {
+            continue;
+        }
         if let Err(e) = t.map(base, size, attrs) {
             panic!("mmu: cannot map {:#x}+{:#x}: {:?}", base, size, e);
         }

@@ -1,18 +1,111 @@
-//! Board services root provides: loading the images from the boot flash
-//! package, the RMM's boot manifest, and power.
+//! Board services root provides: finding the images it runs (from the boot
+//! flash package, or from BL2's handoff), the RMM's boot manifest, and power.
 
 use crate::BOARD;
 use crate::mmu::NS_LOAD_WINDOW;
+use rampart_board::handoff::{self, Window};
 use rampart_board::package::{ImageKind, Package};
-use rampart_board::{PowerControl, Range};
+use rampart_board::{Bl31Boot, FlashBoot, PowerControl, Range, RootBoot};
 use rampart_ipc::rmm_el3::{BootManifest, Console, SHARED_PAGE_SIZE, write_manifest};
+use rampart_ipc::smccc::PsciError;
+use spin::Once;
+
+/// Where the Normal world starts on the boot core, and its x0..x3.
+#[derive(Clone, Copy, Debug)]
+pub struct NsBoot {
+    pub entry: u64,
+    pub args: [u64; 4],
+}
+
+static NS_BOOT: Once<NsBoot> = Once::new();
+
+/// The Normal world's boot entry, once `prepare_images` found it.
+pub fn ns_boot() -> Option<NsBoot> {
+    NS_BOOT.get().copied()
+}
+
+/// Gets the RMM and the Normal-world image ready to run, the board's way.
+/// Returns where the RMM image lies (for its measurement), or None (after
+/// saying why in the trace) when there is nothing sound to run.
+pub fn prepare_images() -> Option<Range> {
+    match BOARD.root.boot {
+        RootBoot::ResetVector(flash) => {
+            let rmm = load_images(flash)?;
+            // The payload gets the DTB address QEMU places at the start of DRAM.
+            NS_BOOT.call_once(|| NsBoot {
+                entry: BOARD.ns_entry,
+                args: [BOARD.dram[0].base, 0, 0, 0],
+            });
+            Some(rmm)
+        }
+        RootBoot::Bl31(bl31) => {
+            program_warm_mailbox(bl31);
+            from_handoff(bl31)
+        }
+    }
+}
+
+/// Reads BL2's handoff (see `rampart_board::handoff`): BL2 has loaded the
+/// RMM and BL33 already; root checks where and takes BL33's entry point.
+fn from_handoff(bl31: Bl31Boot) -> Option<Range> {
+    let args = crate::boot::handoff_args();
+    // SAFETY: the handoff range is mapped read-only for root (mmu.rs); BL2
+    // is done with it and nothing else writes it while root boots.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(bl31.handoff.base as *const u8, bl31.handoff.size as usize)
+    };
+    let window = Window {
+        base: bl31.handoff.base,
+        bytes,
+    };
+    let checked = handoff::parse(args, &window).and_then(|h| h.check(&BOARD).map(|()| h));
+    let h = match checked {
+        Ok(h) => h,
+        Err(e) => {
+            defmt::error!(
+                "boot: unusable handoff from BL2 (x0={=u64:#x} x1={=u64:#x} x3={=u64:#x}): {}",
+                args[0],
+                args[1],
+                args[3],
+                e
+            );
+            return None;
+        }
+    };
+    defmt::info!(
+        "boot: BL2 handoff ({}): RMM at {=u64:#x}, BL33 at {=u64:#x}",
+        h.format,
+        h.rmm.pc,
+        h.bl33.pc
+    );
+    let [x0, x1, x2, x3, ..] = h.bl33.args;
+    NS_BOOT.call_once(|| NsBoot {
+        entry: h.bl33.pc,
+        args: [x0, x1, x2, x3],
+    });
+    // Without an image_info (transfer list), measure the whole room.
+    Some(h.rmm.image.unwrap_or(Range::new(
+        BOARD.rmm.base,
+        BOARD.rmm_shared_page - BOARD.rmm.base,
+    )))
+}
+
+/// Tells BL1 where warm-booting cores enter root: the trusted mailbox.
+fn program_warm_mailbox(bl31: Bl31Boot) {
+    let slot = bl31.warm_mailbox as *mut u64;
+    // SAFETY: the mailbox page is mapped read-write for root (mmu.rs); only
+    // BL1 on cores coming out of reset reads it.
+    unsafe { core::ptr::write_volatile(slot, crate::boot::warm_entry()) };
+    // BL1 reads it with its MMU and caches off.
+    rampart_arch::dc_civac_range(bl31.warm_mailbox as usize, 8);
+}
 
 /// Copies the RMM and the NS payload from the package to their load
 /// addresses. Returns where the RMM image now lies, or None (after saying
 /// why) when the package is unusable.
-pub fn load_images() -> Option<Range> {
-    let flash = BOARD.root.flash;
-    let offset = BOARD.root.package_offset;
+fn load_images(boot: FlashBoot) -> Option<Range> {
+    let flash = boot.flash;
+    let offset = boot.package_offset;
     // SAFETY: the boot flash is mapped read-only for root (mmu.rs) and never written.
     let bytes = unsafe {
         core::slice::from_raw_parts(
@@ -145,14 +238,44 @@ pub fn system_reset() -> ! {
     }
 }
 
-/// The holding-pen word of a core.
-pub fn pen_slot(core: usize) -> u64 {
-    BOARD.root.hold_pen + core as u64 * 8
+/// The holding-pen word of a core, on boards with a pen.
+pub fn pen_slot(core: usize) -> Option<u64> {
+    BOARD.root.hold_pen().map(|pen| pen + core as u64 * 8)
 }
 
-/// Releases a core from the pen to `entry`.
-pub fn release_from_pen(core: usize, entry: u64) {
-    let slot = pen_slot(core);
+/// Starts `core` at root's warm entry: releases it from the pen, or asks
+/// the board's power controller to power it up (BL1 then sends it to the
+/// warm entry through the trusted mailbox).
+pub fn power_on(core: usize) -> Result<(), PsciError> {
+    match pen_slot(core) {
+        Some(slot) => {
+            release_from_pen(slot, crate::boot::warm_entry());
+            Ok(())
+        }
+        None => match BOARD.power {
+            PowerControl::Pl061Gpio { .. } | PowerControl::None => {
+                defmt::error!(
+                    "psci: board {=str} has no way to power core {=usize} on",
+                    BOARD.name,
+                    core
+                );
+                Err(PsciError::InternalFailure)
+            }
+        },
+    }
+}
+
+/// CPU_OFF on boards without a pen: the core stops here until the power
+/// controller (or a reset) takes it; a CPU_ON brings it back through BL1.
+pub fn power_off_this_core(core: usize) -> ! {
+    defmt::info!("psci: core {=usize} stopped", core);
+    loop {
+        rampart_arch::wfi();
+    }
+}
+
+/// Releases a core from its pen word `slot` to `entry`.
+fn release_from_pen(slot: u64, entry: u64) {
     // SAFETY: the pen page is mapped read-write for root and holds one word per core.
     unsafe { core::ptr::write_volatile(slot as *mut u64, entry) };
     // Cores waiting with their MMU off read memory, not this core's cache.
@@ -161,8 +284,7 @@ pub fn release_from_pen(core: usize, entry: u64) {
 }
 
 /// Clears a core's pen word so that it waits when parked.
-pub fn clear_pen(core: usize) {
-    let slot = pen_slot(core);
+pub fn clear_pen(slot: u64) {
     // SAFETY: as in `release_from_pen`.
     unsafe { core::ptr::write_volatile(slot as *mut u64, 0) };
     rampart_arch::dc_civac_range(slot as usize, 8);

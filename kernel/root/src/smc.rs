@@ -211,27 +211,20 @@ fn boot_complete(core: usize, frame: &mut Frame) {
         );
     }
     // Hand the core to the Normal world: its boot entry, or its CPU_ON entry.
+    // The boot core enters the Normal world's boot image with the arguments
+    // its loader chose; a CPU_ON'd core gets its context id in x0.
     let ns = if cold {
-        Some(NsEntry {
-            entry: BOARD.ns_entry,
-            context_id: 0,
-        })
+        platform::ns_boot().map(|boot| (boot.entry, boot.args))
     } else {
         PSCI.finish_on(core)
+            .map(|on| (on.entry, [on.context_id, 0, 0, 0]))
     };
-    let Some(ns) = ns else {
+    let Some((entry, args)) = ns else {
         defmt::error!("psci: core {=usize} booted with no pending CPU_ON", core);
         set_ret(frame, &[SMC_UNKNOWN]);
         return;
     };
-    // x0: the boot core's payload gets the DTB address QEMU placed at the
-    // start of DRAM; a CPU_ON'd core gets its context id.
-    let x0 = if cold {
-        BOARD.dram[0].base
-    } else {
-        ns.context_id
-    };
-    cpu.ns = WorldContext::starting_at(ns.entry, &[x0]);
+    cpu.ns = WorldContext::starting_at(entry, &args);
     cpu.phase = Phase::NormalWorld;
     switch(&mut cpu, frame, World::Realm, World::NonSecure);
 }
@@ -277,8 +270,7 @@ fn cpu_on(mpidr: u64, entry: u64, context_id: u64) -> Result<(), PsciError> {
     }
     PSCI.claim(core, NsEntry { entry, context_id })?;
     defmt::info!("psci: cpu_on core {=usize} at {=u64:#x}", core, entry);
-    platform::release_from_pen(core, crate::boot::warm_entry());
-    Ok(())
+    platform::power_on(core).inspect_err(|_| PSCI.abandon(core))
 }
 
 /// AFFINITY_INFO (5.1.5), level 0 only.
@@ -297,9 +289,12 @@ fn cpu_off(core: usize) -> u64 {
         return e.reg();
     }
     defmt::info!("psci: core {=usize} off", core);
-    platform::clear_pen(core);
+    let Some(slot) = platform::pen_slot(core) else {
+        platform::power_off_this_core(core)
+    };
+    platform::clear_pen(slot);
     write_sysreg!("scr_el3", scr_for(World::NonSecure));
     // SAFETY: the core leaves root's Rust code for good; the pen loop only
     // reads its pen word and restarts at the warm entry with a fresh stack.
-    unsafe { crate::boot::root_park_in_pen(platform::pen_slot(core)) }
+    unsafe { crate::boot::root_park_in_pen(slot) }
 }

@@ -60,7 +60,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(flash.len() as u64, info.root.flash.size);
+        assert_eq!(flash.len() as u64, info.root.flash().unwrap().flash.size);
         let err = Board::FvpRdv3.info().unwrap_err();
         assert_eq!(err.to_string(), "board fvp-rdv3 is not available yet");
         assert!(Board::FvpRdv3.ensure_runnable().is_err());

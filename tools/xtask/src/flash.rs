@@ -4,7 +4,7 @@
 
 use anyhow::{Context, bail, ensure};
 use rampart_board::package::{ENTRY_SIZE, Entry, HEADER_SIZE, ImageKind, write_header};
-use rampart_board::{BoardInfo, GRANULE_SIZE, Range};
+use rampart_board::{BoardInfo, FlashBoot, GRANULE_SIZE, Range};
 
 /// Images inside the package start on this alignment (from the package start).
 pub const IMAGE_ALIGN: u64 = GRANULE_SIZE;
@@ -20,10 +20,25 @@ pub struct Images<'a> {
     pub ns: &'a [u8],
 }
 
-/// Builds the flash image, exactly `board.root.flash.size` bytes long.
+/// The board's boot flash, or an error for boards whose root is not the
+/// reset image (they boot from a FIP: `cargo xtask package`).
+pub fn flash_of(board: &BoardInfo) -> anyhow::Result<FlashBoot> {
+    board.root.flash().with_context(|| {
+        format!(
+            "board {} does not boot root from flash: package a FIP with `cargo xtask package --board {}`",
+            board.name, board.name
+        )
+    })
+}
+
+/// Builds the flash image, exactly the board's flash size long.
 pub fn assemble(board: &BoardInfo, images: &Images<'_>) -> anyhow::Result<Vec<u8>> {
-    let flash_size = board.root.flash.size;
-    let package_offset = board.root.package_offset;
+    let FlashBoot {
+        flash,
+        package_offset,
+        ..
+    } = flash_of(board)?;
+    let flash_size = flash.size;
     for (name, image) in [
         ("root.bin", images.root),
         ("realm.bin", images.rmm),
@@ -113,7 +128,7 @@ mod tests {
     use super::*;
     use rampart_board::package::Package;
     use rampart_board::{
-        AttestationSource, Gic, GptConfig, PowerControl, RootLayout, Topology, Uart,
+        AttestationSource, Gic, GptConfig, PowerControl, RootBoot, RootLayout, Topology, Uart,
     };
 
     const DRAM: &[Range] = &[Range::new(0x4000_0000, 0x4000_0000)];
@@ -131,10 +146,12 @@ mod tests {
             rmm_shared_page: 0x4010_f000,
             ns_entry: 0x4190_0000,
             root: RootLayout {
-                flash: Range::new(0, 0x2_0000),
-                package_offset: 0x8000,
                 ram: Range::new(0x0e00_0000, 0x10_0000),
-                hold_pen: 0x0e00_0000,
+                boot: RootBoot::ResetVector(FlashBoot {
+                    flash: Range::new(0, 0x2_0000),
+                    package_offset: 0x8000,
+                    hold_pen: 0x0e00_0000,
+                }),
             },
             gpt: GptConfig {
                 pps_bits: 32,
@@ -152,6 +169,7 @@ mod tests {
                 redistributors: 0x080a_0000,
                 redistributor_stride: 0x2_0000,
             },
+            gpc_smmus: &[],
             counter_hz: 62_500_000,
             power: PowerControl::None,
             attestation: AttestationSource::None,
@@ -171,9 +189,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(flash.len() as u64, b.root.flash.size);
+        assert_eq!(flash.len() as u64, flash_of(&b).unwrap().flash.size);
         assert_eq!(&flash[..100], &root[..]);
-        let package = Package::parse(&flash[b.root.package_offset as usize..]).unwrap();
+        let package =
+            Package::parse(&flash[flash_of(&b).unwrap().package_offset as usize..]).unwrap();
         let (e, img) = package.image(ImageKind::Rmm, b.rmm).unwrap().unwrap();
         assert_eq!(
             (e.load, e.offset % IMAGE_ALIGN, img),

@@ -3,6 +3,7 @@
 
 use crate::BOARD;
 use rampart_arch::{read_sysreg, write_sysreg};
+use rampart_gpt::smmu::{SmmuRegs, enable_gpc};
 use rampart_gpt::{GpcOps, GptManager};
 use rampart_ipc::gpt::{GptProtocol, GptReply, GptRequest};
 use rampart_ipc::{IpcError, Server, Transport};
@@ -77,6 +78,67 @@ pub fn init() {
             *GPT.lock() = Some(manager);
         }
         Err(e) => panic!("gpt: cannot build the GPT from the board map: {:?}", e),
+    }
+}
+
+/// An SMMU's registers, mapped as Root device memory by mmu::build.
+struct MmioSmmu {
+    base: u64,
+    root_page: u64,
+}
+
+impl MmioSmmu {
+    fn at(&self, base: u64, offset: usize) -> u64 {
+        base + offset as u64
+    }
+}
+
+impl SmmuRegs for MmioSmmu {
+    fn page0_read32(&mut self, offset: usize) -> u32 {
+        // SAFETY: a register of a board GPC SMMU, mapped as device memory.
+        unsafe { core::ptr::read_volatile(self.at(self.base, offset) as *const u32) }
+    }
+    fn page0_write32(&mut self, offset: usize, value: u32) {
+        // SAFETY: as above.
+        unsafe { core::ptr::write_volatile(self.at(self.base, offset) as *mut u32, value) }
+    }
+    fn root_read32(&mut self, offset: usize) -> u32 {
+        // SAFETY: a register of the SMMU's Root page, mapped as device memory.
+        unsafe { core::ptr::read_volatile(self.at(self.root_page, offset) as *const u32) }
+    }
+    fn root_write32(&mut self, offset: usize, value: u32) {
+        // SAFETY: as above.
+        unsafe { core::ptr::write_volatile(self.at(self.root_page, offset) as *mut u32, value) }
+    }
+    fn root_write64(&mut self, offset: usize, value: u64) {
+        // SAFETY: as above; the register is 64 bits wide and 8-byte aligned.
+        unsafe { core::ptr::write_volatile(self.at(self.root_page, offset) as *mut u64, value) }
+    }
+}
+
+/// Polls per SMMU wait: far longer than any acknowledgement takes, short
+/// enough that a dead SMMU costs a moment of boot, not a hang.
+const SMMU_SPINS: u32 = 1_000_000;
+
+/// Turns on granule protection checks in the board's SMMUs with the GPT
+/// the CPUs use. A failure is logged, not fatal, as on TF-A: devices
+/// behind that SMMU then stay unchecked, which the log says.
+pub fn enable_smmus() {
+    let gpccr = read_sysreg!("S3_6_C2_C1_6");
+    let gptbr = read_sysreg!("S3_6_C2_C1_4");
+    for smmu in BOARD.gpc_smmus {
+        let mut regs = MmioSmmu {
+            base: smmu.base,
+            root_page: smmu.base + smmu.root_page_offset,
+        };
+        match enable_gpc(&mut regs, gpccr, gptbr, SMMU_SPINS) {
+            Ok(done) => defmt::info!("gpt: SMMU at {=u64:#x}: {}", smmu.base, done),
+            Err(e) => defmt::warn!(
+                "gpt: SMMU at {=u64:#x}: granule protection not enabled: {}",
+                smmu.base,
+                e
+            ),
+        }
     }
 }
 

@@ -70,6 +70,7 @@ extern "C" fn root_cold_main(frame: &mut Frame, core: usize) -> ! {
     gic::init_distributor();
     let rmm_image = platform::prepare_images();
     gpt::init();
+    gpt::enable_smmus();
     PSCI.mark_boot_core(core);
     let Some(rmm_image) = rmm_image else {
         panic!("boot: nothing to run");

@@ -16,6 +16,7 @@
 
 pub mod arch;
 mod build;
+pub mod smmu;
 #[cfg(test)]
 mod tests;
 

@@ -6,7 +6,11 @@ use std::{env, fs, path::PathBuf};
 
 fn main() {
     // Host builds (clippy, docs) still need a script; they get qemu-virt's.
-    let board = &rampart_board_qemu_virt::BOARD; // FVP-PENDING
+    let board = if env::var_os("CARGO_FEATURE_FVP_RDV3").is_some() {
+        &rampart_board_fvp_rdv3::BOARD
+    } else {
+        &rampart_board_qemu_virt::BOARD
+    };
     let layout = ImageLayout {
         ram_base: board.rmm.base,
         // The last granule is the EL3<->RMM shared page.

@@ -1,17 +1,21 @@
 //! Generates the root image's linker script from the board's data.
 
-use rampart_board::link::{ImageLayout, write_script};
+use rampart_board::link::{ImageLayout, root_stack_size, write_script};
 use std::{env, fs, path::PathBuf};
 
 fn main() {
     // Host builds (clippy, docs) still need a script; they get qemu-virt's.
-    let board = &rampart_board_qemu_virt::BOARD; // FVP-PENDING
+    let board = if env::var_os("CARGO_FEATURE_FVP_RDV3").is_some() {
+        &rampart_board_fvp_rdv3::BOARD
+    } else {
+        &rampart_board_qemu_virt::BOARD
+    };
     let layout = ImageLayout {
         ram_base: board.root.ram.base,
         ram_size: board.root.ram.size,
         // Root is either the reset image in flash or BL31, loaded by BL2.
         reset_at: board.root.flash().map(|f| f.flash.base),
-        stack_size: 0x4000,
+        stack_size: root_stack_size(board),
         cpus: board.topology.cpu_count as u64,
     };
     let mut script = String::new();

@@ -201,7 +201,7 @@ pub fn parse(args: [u64; 4], memory: &impl HandoffMemory) -> Result<Handoff, Han
 }
 
 fn aligned(addr: u64) -> Result<u64, HandoffError> {
-    if addr % 8 == 0 {
+    if addr.is_multiple_of(8) {
         Ok(addr)
     } else {
         Err(HandoffError::Misaligned(addr))

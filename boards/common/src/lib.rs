@@ -121,6 +121,10 @@ pub struct Bl31Boot {
     /// The trusted mailbox word BL1 reads on a warm boot: the address of
     /// root's warm entry, or zero for a cold boot.
     pub warm_mailbox: u64,
+    /// Largest root image the loader can place: its loaded bytes must end
+    /// before what the loader itself occupies (on RD-V3, BL2 runs right
+    /// above BL31's load bytes). `.bss` and stacks may use all of `ram`.
+    pub max_image_size: u64,
 }
 
 impl RootLayout {
@@ -175,6 +179,10 @@ pub enum PowerControl {
         poweroff_line: u8,
         reset_line: u8,
     },
+    /// SCMI to the System Control Processor: core power domains and system
+    /// power over a shared-memory channel rung by an MHU doorbell (FVP
+    /// RD-V3, as TF-A's CSS platforms do).
+    Scmi(&'static rampart_scmi::Config),
     /// No firmware-controllable power: park the cores.
     None,
 }
@@ -315,6 +323,10 @@ pub struct BoardInfo {
     pub pas_map: &'static [PasRegion],
     /// Trace UART (all images multiplex their records here).
     pub trace_uart: Uart,
+    /// The console the boot manifest offers the RMM (at 115200 baud). An
+    /// RMM that maps it as Realm memory (TF-RMM does) needs a UART the GPT
+    /// gives the Realm PAS, or one open to all.
+    pub rmm_console: Uart,
     /// An NS word that serialises whole trace records between images and
     /// cores. Writers wait a bounded time for it, so a hostile holder can
     /// garble the trace but never stall firmware.

@@ -18,6 +18,17 @@ pub struct ImageLayout {
     pub cpus: u64,
 }
 
+/// Bytes of each core's EL3 stack in root. Root signs platform tokens
+/// itself only with a development secret, and P-384 signing takes about
+/// 7 KB of stack; with another source (the RSE signs) 8 KB is ample, which
+/// matters where root's RAM is a slice of trusted SRAM (RD-V3, 16 cores).
+pub const fn root_stack_size(board: &crate::BoardInfo) -> u64 {
+    match board.attestation {
+        crate::AttestationSource::DevelopmentSecret(_) => 0x4000,
+        _ => 0x2000,
+    }
+}
+
 /// Writes the script. Symbols: `__image_start`, `__text_end`, `__rodata_end`,
 /// `__image_end`, `__image_lma`, `__bss_start`, `__bss_end`, `__stacks_start`,
 /// `__stacks_end`, `__ram_end`. `.text.start` is placed first at `ram_base`

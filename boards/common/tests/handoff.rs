@@ -327,6 +327,7 @@ fn board() -> BoardInfo {
             boot: RootBoot::Bl31(Bl31Boot {
                 handoff: Range::new(BASE, 0x2000),
                 warm_mailbox: 0x1001_0000,
+                max_image_size: 0x1_0000,
             }),
         },
         gpt: GptConfig {
@@ -338,6 +339,10 @@ fn board() -> BoardInfo {
         trace_uart: Uart {
             base: 0x2a40_0000,
             clock_hz: 0,
+        },
+        rmm_console: Uart {
+            base: 0x2a42_0000,
+            clock_hz: 14_745_600,
         },
         trace_lock: 0x8000_0000,
         gic: Gic {

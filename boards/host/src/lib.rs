@@ -91,6 +91,10 @@ pub static BOARD: BoardInfo = BoardInfo {
         base: 0x0900_0000,
         clock_hz: 0,
     },
+    rmm_console: Uart {
+        base: 0x0900_0000,
+        clock_hz: 0,
+    },
     trace_lock: DRAM.base,
     gic: Gic {
         distributor: 0x0800_0000,

@@ -196,6 +196,10 @@ pub static BOARD: BoardInfo = BoardInfo {
         base: 0x0900_0000,
         clock_hz: 0,
     },
+    rmm_console: Uart {
+        base: 0x0900_0000,
+        clock_hz: 0,
+    },
     trace_lock: 0x400f_f000,
     gic: Gic {
         distributor: 0x0800_0000,

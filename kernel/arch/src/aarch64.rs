@@ -49,6 +49,28 @@ pub fn dsb_osh() {
     unsafe { asm!("dsb osh", options(nostack, preserves_flags)) }
 }
 
+/// Full-system data memory barrier: orders every access before it against
+/// every access after it (e.g. a mailbox write against a doorbell poll).
+#[inline(always)]
+pub fn dmb_sy() {
+    // SAFETY: as for dsb_sy.
+    unsafe { asm!("dmb sy", options(nostack, preserves_flags)) }
+}
+
+/// Stores before it are observed before stores after it.
+#[inline(always)]
+pub fn dmb_st() {
+    // SAFETY: as for dsb_sy.
+    unsafe { asm!("dmb st", options(nostack, preserves_flags)) }
+}
+
+/// Loads before it complete before accesses after it.
+#[inline(always)]
+pub fn dmb_ld() {
+    // SAFETY: as for dsb_sy.
+    unsafe { asm!("dmb ld", options(nostack, preserves_flags)) }
+}
+
 /// Instruction synchronisation barrier.
 #[inline(always)]
 pub fn isb() {

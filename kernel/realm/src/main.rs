@@ -24,6 +24,8 @@ use rampart_ipc::rmm_el3::{
 };
 use spin::Once;
 
+#[cfg(feature = "fvp-rdv3")]
+pub use rampart_board_fvp_rdv3::BOARD;
 #[cfg(all(feature = "qemu-virt", not(feature = "fvp-rdv3")))]
 pub use rampart_board_qemu_virt::BOARD;
 #[cfg(not(any(feature = "qemu-virt", feature = "fvp-rdv3")))]

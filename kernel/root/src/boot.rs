@@ -12,7 +12,7 @@ use crate::context::Frame;
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-pub const STACK_SIZE: usize = 0x4000;
+pub const STACK_SIZE: usize = rampart_board::link::root_stack_size(&crate::BOARD) as usize;
 pub const FRAME_SIZE: usize = core::mem::size_of::<Frame>();
 const _: () = assert!(FRAME_SIZE == 272);
 

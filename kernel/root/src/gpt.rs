@@ -57,8 +57,28 @@ type Manager = GptManager<'static, El3Gpc>;
 /// rewrites whole level-1 descriptors, 16 granules each).
 static GPT: Mutex<Option<Manager>> = Mutex::new(None);
 
+/// GPCCR_EL3.GPC: granule protection checks on.
+const GPCCR_GPC: u64 = 1 << 16;
+
 /// Builds the GPT from the board's map and enables the GPC on the boot core.
+///
+/// When root is BL31, TF-A's BL2 has already built a GPT (on RD-V3 with its
+/// level-1 tables in the same region the board gives root) and turned the
+/// checks on. Root turns them off first, so that rewriting those tables
+/// never leaves a half-written GPT in force, and then enables its own.
 pub fn init() {
+    let gpccr = read_sysreg!("S3_6_C2_C1_6");
+    if gpccr & GPCCR_GPC != 0 {
+        defmt::info!(
+            "gpt: replacing the GPT the previous stage enabled (GPCCR_EL3={=u64:#x})",
+            gpccr
+        );
+        write_sysreg!("S3_6_C2_C1_6", gpccr & !GPCCR_GPC);
+        rampart_arch::isb();
+        rampart_arch::tlbi_paallos();
+        rampart_arch::dsb_sy();
+        rampart_arch::isb();
+    }
     let tables = BOARD.gpt.tables;
     // SAFETY: the board reserves this Root-PAS range for the GPT alone; root
     // maps it read-write and nothing else in root refers to it, so the

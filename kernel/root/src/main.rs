@@ -13,8 +13,10 @@ mod boot;
 mod context;
 mod gic;
 mod gpt;
+mod mmio;
 mod mmu;
 mod platform;
+mod power;
 mod smc;
 
 use context::{Frame, World, WorldContext};
@@ -24,6 +26,8 @@ use rampart_board::BoardInfo;
 use rampart_ipc::rmm_el3;
 use smc::{CPUS, PSCI, Phase};
 
+#[cfg(feature = "fvp-rdv3")]
+pub use rampart_board_fvp_rdv3::BOARD;
 #[cfg(all(feature = "qemu-virt", not(feature = "fvp-rdv3")))]
 pub use rampart_board_qemu_virt::BOARD;
 #[cfg(not(any(feature = "qemu-virt", feature = "fvp-rdv3")))]
@@ -68,6 +72,7 @@ extern "C" fn root_cold_main(frame: &mut Frame, core: usize) -> ! {
     );
     attest::init_heap();
     gic::init_distributor();
+    platform::init_power();
     let rmm_image = platform::prepare_images();
     gpt::init();
     gpt::enable_smmus();

@@ -6,7 +6,10 @@ use crate::BOARD;
 use crate::boot;
 use core::cell::UnsafeCell;
 use rampart_arch::{isb, read_sysreg, tlbi_alle3, write_sysreg};
-use rampart_board::{Gpi, RootBoot};
+use rampart_board::{AttestationSource, Gpi, PowerControl, RootBoot};
+
+/// Bytes of one MHUv3 frame (postbox or mailbox) root maps.
+const MHU_FRAME: u64 = 0x1_0000;
 use rampart_kernel::pagetable::{Attrs, MAIR, OutputPas, Regime, TableBuilder, tcr};
 
 /// Largest NS payload root will load from flash (its window is mapped for the copy).
@@ -145,7 +148,26 @@ pub fn build() {
             panic!("mmu: cannot map {:#x}+{:#x}: {:?}", base, size, e);
         }
     }
-    if let rampart_board::PowerControl::Pl061Gpio { base, .. } = BOARD.power {
+    let scmi = match BOARD.power {
+        PowerControl::Scmi(scmi) => [
+            (scmi.shared_mem_base, scmi.shared_mem_size),
+            (scmi.doorbell_frame_base, scmi.doorbell_frame_size),
+        ],
+        _ => [(0, 0); 2],
+    };
+    let rse = match BOARD.attestation {
+        AttestationSource::Rse(mhu) => [(mhu.sender, MHU_FRAME), (mhu.receiver, MHU_FRAME)],
+        _ => [(0, 0); 2],
+    };
+    for (base, size) in scmi.into_iter().chain(rse) {
+        if size == 0 {
+            continue;
+        }
+        let (start, end) = (base & !0xfff, page(base + size));
+        t.map(start, end - start, Attrs::device(pas_of(base)))
+            .expect("mmu: power or attestation device");
+    }
+    if let PowerControl::Pl061Gpio { base, .. } = BOARD.power {
         t.map(base, 0x1000, Attrs::device(OutputPas::Secure))
             .expect("mmu: power controller");
     }

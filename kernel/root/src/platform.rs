@@ -181,10 +181,10 @@ pub fn write_boot_manifest() {
         let _ = manifest.dram.push(*bank);
     }
     let _ = manifest.consoles.push(Console {
-        base: BOARD.trace_uart.base,
+        base: BOARD.rmm_console.base,
         map_pages: 1,
         name: *b"pl011\0\0\0",
-        clk_in_hz: u64::from(BOARD.trace_uart.clock_hz),
+        clk_in_hz: u64::from(BOARD.rmm_console.clock_hz),
         baud_rate: 115_200,
     });
     let pa = BOARD.rmm_shared_page;
@@ -210,6 +210,30 @@ fn pl061_pulse(base: u64, line: u8) -> ! {
     }
 }
 
+/// SYSTEM_OFF/RESET through the SCP. The SCP may cut power before it
+/// answers, so a timeout is expected; either way this core waits for it.
+fn scmi_system(request: fn() -> Result<(), rampart_scmi::Error>) -> ! {
+    // BL1 must cold boot after a reset, not take the warm path.
+    if let RootBoot::Bl31(bl31) = BOARD.root.boot {
+        // SAFETY: the mailbox is mapped read-write for root (mmu.rs).
+        unsafe { core::ptr::write_volatile(bl31.warm_mailbox as *mut u64, 0) };
+        rampart_arch::dc_civac_range(bl31.warm_mailbox as usize, 8);
+    }
+    if let Err(e) = request() {
+        defmt::info!("psci: SCP answered {}", defmt::Debug2Format(&e));
+    }
+    loop {
+        rampart_arch::wfi();
+    }
+}
+
+/// Opens the board's power controller (boot core, after the MMU is on).
+pub fn init_power() {
+    if let PowerControl::Scmi(config) = BOARD.power {
+        crate::power::init(config);
+    }
+}
+
 /// PSCI SYSTEM_OFF.
 pub fn system_off() -> ! {
     defmt::info!("psci: system off");
@@ -219,6 +243,7 @@ pub fn system_off() -> ! {
             poweroff_line,
             ..
         } => pl061_pulse(base, poweroff_line),
+        PowerControl::Scmi(_) => scmi_system(crate::power::system_off),
         PowerControl::None => loop {
             rampart_arch::wfi();
         },
@@ -232,6 +257,7 @@ pub fn system_reset() -> ! {
         PowerControl::Pl061Gpio {
             base, reset_line, ..
         } => pl061_pulse(base, reset_line),
+        PowerControl::Scmi(_) => scmi_system(crate::power::system_reset),
         PowerControl::None => loop {
             rampart_arch::wfi();
         },
@@ -253,6 +279,14 @@ pub fn power_on(core: usize) -> Result<(), PsciError> {
             Ok(())
         }
         None => match BOARD.power {
+            PowerControl::Scmi(_) => crate::power::cpu_on(core).map_err(|e| {
+                defmt::error!(
+                    "psci: the SCP refused to power core {=usize} on: {}",
+                    core,
+                    defmt::Debug2Format(&e)
+                );
+                PsciError::InternalFailure
+            }),
             PowerControl::Pl061Gpio { .. } | PowerControl::None => {
                 defmt::error!(
                     "psci: board {=str} has no way to power core {=usize} on",
@@ -268,6 +302,16 @@ pub fn power_on(core: usize) -> Result<(), PsciError> {
 /// CPU_OFF on boards without a pen: the core stops here until the power
 /// controller (or a reset) takes it; a CPU_ON brings it back through BL1.
 pub fn power_off_this_core(core: usize) -> ! {
+    if let PowerControl::Scmi(_) = BOARD.power {
+        // The SCP powers the core down once it is in WFI.
+        if let Err(e) = crate::power::cpu_off(core) {
+            defmt::warn!(
+                "psci: SCP power-off of core {=usize}: {}",
+                core,
+                defmt::Debug2Format(&e)
+            );
+        }
+    }
     defmt::info!("psci: core {=usize} stopped", core);
     loop {
         rampart_arch::wfi();

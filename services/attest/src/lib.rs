@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod keys;
 pub mod platform;
+pub mod rse;
 pub mod service;
 pub mod token;
 

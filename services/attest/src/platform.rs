@@ -141,22 +141,51 @@ struct TokenInProgress {
     sent: usize,
 }
 
-/// The EL3 attestation service: the platform's identity, the measurements
-/// of this boot, both keys, and the platform token in progress.
+/// Where root gets the realm attestation key and platform tokens from: a
+/// key derived in root ([`PlatformAttestation`]) or a platform root of
+/// trust beside it (the RSE on RD-V3, [`crate::rse`]).
+pub trait PlatformSource {
+    /// Writes the RAK's private scalar (P-384, big-endian) into `out`.
+    fn realm_key(&self, out: &mut [u8; REALM_KEY_SIZE]) -> Result<(), SourceError>;
+    /// A signed platform token whose challenge claim is `challenge`.
+    fn platform_token(&self, challenge: &[u8]) -> Result<Vec<u8>, SourceError>;
+}
+
+/// The source could not provide what was asked (the RMM gets E_RMM_UNK).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceError;
+
+/// The EL3 attestation service: the RMM-EL3 calls, over a platform source.
 ///
 /// One lock guards the token in progress and root's use of the shared
 /// buffer: calls from several RMM CPUs are serialised, and a platform token
 /// call that finds the lock taken answers E_RMM_AGAIN.
+pub struct El3Attestation<S> {
+    source: S,
+    /// Whether the RAK has been handed over: it leaves root once per boot
+    /// (TF-RMM and Rampart's RMM ask at cold boot only), so that afterwards
+    /// the RMM's attestation service is its only holder.
+    realm_key_given: Mutex<bool>,
+    token: Mutex<Option<TokenInProgress>>,
+}
+
+impl<S> core::ops::Deref for El3Attestation<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.source
+    }
+}
+
+/// The development platform source: the platform's identity, the
+/// measurements of this boot, and both keys, derived from a secret in the
+/// board data.
 pub struct PlatformAttestation {
     identity: PlatformIdentity,
     components: [Measurement; 2],
     cpak: SigningKey,
     instance_id: [u8; 33],
-    /// The RAK until it is handed to the RMM: it leaves root once per boot
-    /// (TF-RMM and Rampart's RMM ask at cold boot only), so that afterwards
-    /// the RMM's attestation service is its only holder.
+    /// The RAK until it is handed over (then dropped, zeroized).
     rak: Mutex<Option<SigningKey>>,
-    token: Mutex<Option<TokenInProgress>>,
 }
 
 impl PlatformAttestation {
@@ -176,12 +205,16 @@ impl PlatformAttestation {
             cpak,
             instance_id,
             rak: Mutex::new(Some(keys::derive(secret, Purpose::Rak, &rmm.sha256))),
-            token: Mutex::new(None),
         }
     }
 
-    /// The service for `board`'s attestation source, or None when the
-    /// board has none this build supports.
+    /// This source as an EL3 service.
+    pub fn into_service(self) -> El3Attestation<Self> {
+        El3Attestation::new(self)
+    }
+
+    /// The development source of `board`, or None when its attestation
+    /// source is another kind.
     pub fn for_board(board: &BoardInfo, root: Measurement, rmm: Measurement) -> Option<Self> {
         match board.attestation {
             AttestationSource::DevelopmentSecret(dev) => {
@@ -224,6 +257,31 @@ impl PlatformAttestation {
         };
         token::sign1(token::platform_claims(&claims)?, &self.cpak)
     }
+}
+
+impl PlatformSource for PlatformAttestation {
+    fn realm_key(&self, out: &mut [u8; REALM_KEY_SIZE]) -> Result<(), SourceError> {
+        // SigningKey zeroizes itself when dropped, at the end of this call.
+        let rak = self.rak.lock().take().ok_or(SourceError)?;
+        let mut scalar = rak.to_bytes();
+        out.copy_from_slice(&scalar);
+        scalar.zeroize();
+        Ok(())
+    }
+
+    fn platform_token(&self, challenge: &[u8]) -> Result<Vec<u8>, SourceError> {
+        PlatformAttestation::platform_token(self, challenge).map_err(|_| SourceError)
+    }
+}
+
+impl<S: PlatformSource> El3Attestation<S> {
+    pub fn new(source: S) -> Self {
+        Self {
+            source,
+            realm_key_given: Mutex::new(false),
+            token: Mutex::new(None),
+        }
+    }
 
     /// RMM_ATTEST_GET_REALM_KEY (x1 `buf_pa`, x2 `buf_size`, x3
     /// `ecc_curve`): writes the RAK's private scalar at `buf_pa`. Failure
@@ -252,13 +310,19 @@ impl PlatformAttestation {
         let Some(out) = window.get_mut(..REALM_KEY_SIZE) else {
             return RealmKeyReply::error(RmmEl3Status::Unknown);
         };
-        // SigningKey zeroizes itself when dropped, at the end of this call.
-        let Some(rak) = self.rak.lock().take() else {
+        let mut given = self.realm_key_given.lock();
+        if *given {
             return RealmKeyReply::error(RmmEl3Status::Unknown);
-        };
-        let mut scalar = rak.to_bytes();
-        out.copy_from_slice(&scalar);
-        scalar.zeroize();
+        }
+        let mut key = [0u8; REALM_KEY_SIZE];
+        let fetched = self.source.realm_key(&mut key);
+        out.copy_from_slice(&key);
+        key.zeroize();
+        if fetched.is_err() {
+            out.fill(0);
+            return RealmKeyReply::error(RmmEl3Status::Unknown);
+        }
+        *given = true;
         RealmKeyReply {
             status: RmmEl3Status::Ok,
             key_size: REALM_KEY_SIZE as u64,
@@ -311,7 +375,7 @@ impl PlatformAttestation {
                 return PlatTokenReply::error(RmmEl3Status::Inval);
             };
             challenge.copy_from_slice(from_buffer);
-            let Ok(bytes) = self.platform_token(challenge) else {
+            let Ok(bytes) = self.source.platform_token(challenge) else {
                 return PlatTokenReply::error(RmmEl3Status::Unknown);
             };
             *in_progress = Some(TokenInProgress { bytes, sent: 0 });

@@ -5,7 +5,9 @@
 //! verifies and that is bound to the RAK root handed over.
 
 use rampart_attest::keys::{self, Purpose};
-use rampart_attest::platform::{self, Measurement, PlatformAttestation, SharedBuffer};
+use rampart_attest::platform::{
+    self, El3Attestation as El3Service, Measurement, PlatformAttestation, SharedBuffer,
+};
 use rampart_attest::service::{AttestBootError, El3Attestation, fetch_from_el3};
 use rampart_attest::token;
 use rampart_board_host::{BOARD, DEVELOPMENT_ATTESTATION_SECRET};
@@ -16,7 +18,7 @@ const PA: u64 = BOARD.rmm_shared_page;
 
 /// Root behind an SMC: the RMM passes `window` bytes of the page.
 struct Root {
-    service: PlatformAttestation,
+    service: El3Service<PlatformAttestation>,
     page: Vec<u8>,
     window: u64,
     /// E_RMM_AGAIN answers still to give.
@@ -29,7 +31,9 @@ impl Root {
         let rmm = Measurement::of(platform::RMM_COMPONENT, "0.1.0", b"the rmm image");
         let root = Measurement::of(platform::ROOT_COMPONENT, "0.1.0", b"the root image");
         Self {
-            service: PlatformAttestation::for_board(&BOARD, root, rmm).expect("host board"),
+            service: PlatformAttestation::for_board(&BOARD, root, rmm)
+                .expect("host board")
+                .into_service(),
             page: vec![0; 4096],
             window,
             busy,

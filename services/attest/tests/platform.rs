@@ -10,8 +10,8 @@ use rampart_attest::keys::{self, Purpose};
 use rampart_attest::p384::ecdsa::signature::Verifier;
 use rampart_attest::p384::ecdsa::{Signature, VerifyingKey};
 use rampart_attest::platform::{
-    self, ECC_SECP384R1, Measurement, PlatTokenReply, PlatformAttestation, REALM_KEY_SIZE,
-    RealmKeyReply, SharedBuffer, UNSIGNED_SIGNER_ID,
+    self, ECC_SECP384R1, El3Attestation, Measurement, PlatTokenReply, PlatformAttestation,
+    REALM_KEY_SIZE, RealmKeyReply, SharedBuffer, UNSIGNED_SIGNER_ID,
 };
 use rampart_attest::token::{self, label};
 use rampart_board::{AttestationSource, BoardInfo};
@@ -32,8 +32,12 @@ fn rmm_image() -> Measurement {
     Measurement::of(platform::RMM_COMPONENT, "0.1.0", b"rmm image bytes")
 }
 
-fn service() -> PlatformAttestation {
-    PlatformAttestation::for_board(&BOARD, root_image(), rmm_image()).expect("host board")
+type Service = El3Attestation<PlatformAttestation>;
+
+fn service() -> Service {
+    PlatformAttestation::for_board(&BOARD, root_image(), rmm_image())
+        .expect("host board")
+        .into_service()
 }
 
 /// The shared page as the RMM sees it.
@@ -53,28 +57,16 @@ impl Page {
         &mut self.0[offset..offset + len]
     }
 
-    fn key(&mut self, s: &PlatformAttestation, pa: u64, size: u64, curve: u64) -> RealmKeyReply {
+    fn key(&mut self, s: &Service, pa: u64, size: u64, curve: u64) -> RealmKeyReply {
         s.get_realm_key(self.buffer(), pa, size, curve)
     }
 
-    fn token(
-        &mut self,
-        s: &PlatformAttestation,
-        pa: u64,
-        size: u64,
-        c_size: u64,
-    ) -> PlatTokenReply {
+    fn token(&mut self, s: &Service, pa: u64, size: u64, c_size: u64) -> PlatTokenReply {
         s.get_plat_token(self.buffer(), pa, size, c_size)
     }
 
     /// Puts `challenge` at `pa` and starts a token there.
-    fn start(
-        &mut self,
-        s: &PlatformAttestation,
-        pa: u64,
-        size: u64,
-        challenge: &[u8],
-    ) -> PlatTokenReply {
+    fn start(&mut self, s: &Service, pa: u64, size: u64, challenge: &[u8]) -> PlatTokenReply {
         self.at(pa, challenge.len()).copy_from_slice(challenge);
         self.token(s, pa, size, challenge.len() as u64)
     }
@@ -85,7 +77,7 @@ fn status(r: PlatTokenReply) -> RmmEl3Status {
 }
 
 /// A whole token in one call: the page's last `size` bytes hold the buffer.
-fn whole_token(s: &PlatformAttestation, challenge: &[u8]) -> Vec<u8> {
+fn whole_token(s: &Service, challenge: &[u8]) -> Vec<u8> {
     let mut page = Page::new();
     let reply = page.start(s, PA, PAGE as u64, challenge);
     assert_eq!(reply.status, Done);
@@ -162,7 +154,9 @@ fn realm_key_is_the_rak_scalar_bound_to_the_rmm() {
 
     // Another RMM image gets another key; the CPAK does not change.
     let other = Measurement::of(platform::RMM_COMPONENT, "0.1.0", b"another rmm");
-    let s2 = PlatformAttestation::for_board(&BOARD, root_image(), other).unwrap();
+    let s2 = PlatformAttestation::for_board(&BOARD, root_image(), other)
+        .unwrap()
+        .into_service();
     assert_eq!(page.key(&s2, PA, 48, ECC_SECP384R1).status, Done);
     assert_ne!(page.at(PA, 48), expected.to_bytes().as_slice());
     assert_eq!(s2.cpak_public(), s.cpak_public());
@@ -446,7 +440,9 @@ fn boards_have_their_own_platform_keys() {
         qemu_cpak,
         platform::development_cpak_public(&BOARD).unwrap()
     );
-    let s = PlatformAttestation::for_board(qemu, root_image(), rmm_image()).unwrap();
+    let s = PlatformAttestation::for_board(qemu, root_image(), rmm_image())
+        .unwrap()
+        .into_service();
     assert_eq!(s.cpak_public(), qemu_cpak);
     let token = whole_token(&s, &[1; 48]);
     let map = claims_of(&token, &qemu_cpak);
@@ -467,7 +463,8 @@ fn no_verification_service_claim_when_the_board_has_none() {
         panic!("host board has a development secret");
     };
     dev.identity.verification_service = None;
-    let s = PlatformAttestation::new(dev.secret, dev.identity, root_image(), rmm_image());
+    let s = PlatformAttestation::new(dev.secret, dev.identity, root_image(), rmm_image())
+        .into_service();
     let map = claims_of(&whole_token(&s, &[2; 32]), &s.cpak_public());
     assert!(claim(&map, label::VERIFICATION_SERVICE).is_none());
     assert_eq!(map.len(), 8);

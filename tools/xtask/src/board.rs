@@ -24,8 +24,7 @@ impl Board {
     pub fn info(self) -> anyhow::Result<BoardInfo> {
         match self {
             Board::QemuVirt => Ok(rampart_board_qemu_virt::BOARD),
-            // Adding the board: `Board::FvpRdv3 => Ok(rampart_board_fvp_rdv3::BOARD),`
-            Board::FvpRdv3 => bail!("board fvp-rdv3 is not available yet"),
+            Board::FvpRdv3 => Ok(rampart_board_fvp_rdv3::BOARD),
         }
     }
 
@@ -47,7 +46,7 @@ mod tests {
     use crate::flash::{Images, assemble};
 
     #[test]
-    fn qemu_virt_assembles_and_fvp_is_not_there_yet() {
+    fn qemu_virt_assembles_and_fvp_is_build_only() {
         let info = Board::QemuVirt.info().unwrap();
         assert_eq!(info.name, Board::QemuVirt.name());
         let image = [0x5a_u8; 64];
@@ -61,8 +60,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(flash.len() as u64, info.root.flash().unwrap().flash.size);
-        let err = Board::FvpRdv3.info().unwrap_err();
-        assert_eq!(err.to_string(), "board fvp-rdv3 is not available yet");
+        let fvp = Board::FvpRdv3.info().unwrap();
+        assert_eq!(fvp.name, Board::FvpRdv3.name());
+        let err = assemble(
+            &fvp,
+            &Images {
+                root: &image,
+                rmm: &image,
+                ns: &image,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cargo xtask package"), "{err}");
         assert!(Board::FvpRdv3.ensure_runnable().is_err());
     }
 }

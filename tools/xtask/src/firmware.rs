@@ -1,9 +1,10 @@
 //! Building the firmware images and the boot flash image.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
+use rampart_board::{BoardInfo, Range, RootBoot};
 
 use crate::board::Board;
 use crate::flash::{self, Images};
@@ -58,41 +59,69 @@ fn flatten(
     Ok(bytes)
 }
 
-/// Builds the realm guest, then root, realm and nshost (which embeds the
-/// guest's flat binary) for `board`, converts them to flat binaries and
-/// assembles `target/rampart/<board>/flash.bin`.
-pub fn build(ws: &Workspace, board: Board) -> anyhow::Result<()> {
+/// Builds the images `board` needs and reports their sizes; returns the
+/// output directory.
+///
+/// A board whose root is the reset image (QEMU) gets the realm guest, root,
+/// realm and nshost (which embeds the guest's flat binary) and the boot
+/// flash image `target/rampart/<board>/flash.bin`. A board where TF-A's BL2
+/// loads root as BL31 (FVP RD-V3) gets root and realm, checked against the
+/// size limits of the board's layout; `package` puts them in a FIP.
+pub fn build(ws: &Workspace, board: Board) -> anyhow::Result<PathBuf> {
     let info = board.info()?;
     prereq::check_target(&ws.root)?;
     let objcopy = prereq::objcopy(&ws.root)?;
     let out = ws.out_dir(board);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-
-    let (guest_package, guest_stem) = GUEST;
-    if !run_status(&mut firmware_cargo(ws, "build", guest_package, board))? {
-        bail!("building {guest_package} for {} failed", board.name());
+    if info.root.flash().is_some() {
+        build_flash(ws, board, &info, &objcopy, &out)?;
+    } else {
+        build_bl31_and_rmm(ws, board, &info, &objcopy, &out)?;
     }
-    let guest = flatten(ws, &objcopy, guest_package, guest_stem, &out)?;
+    Ok(out)
+}
+
+fn cargo_build(
+    ws: &Workspace,
+    package: &str,
+    board: Board,
+    guest_bin: Option<&Path>,
+) -> anyhow::Result<()> {
+    let mut command = firmware_cargo(ws, "build", package, board);
+    if let Some(guest_bin) = guest_bin {
+        command.env(GUEST_BIN_ENV, guest_bin);
+    }
+    if !run_status(&mut command)? {
+        bail!("building {package} for {} failed", board.name());
+    }
+    Ok(())
+}
+
+fn build_flash(
+    ws: &Workspace,
+    board: Board,
+    info: &BoardInfo,
+    objcopy: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let (guest_package, guest_stem) = GUEST;
+    cargo_build(ws, guest_package, board, None)?;
+    let guest = flatten(ws, objcopy, guest_package, guest_stem, out)?;
     let guest_bin = out.join(format!("{guest_stem}.bin"));
 
     for (package, _) in FIRMWARE {
-        let mut command = firmware_cargo(ws, "build", package, board);
-        if package == GUEST_HOST {
-            command.env(GUEST_BIN_ENV, &guest_bin);
-        }
-        if !run_status(&mut command)? {
-            bail!("building {package} for {} failed", board.name());
-        }
+        let embeds_guest = (package == GUEST_HOST).then_some(guest_bin.as_path());
+        cargo_build(ws, package, board, embeds_guest)?;
     }
     let mut flat = Vec::new();
     for (package, stem) in FIRMWARE {
-        flat.push(flatten(ws, &objcopy, package, stem, &out)?);
+        flat.push(flatten(ws, objcopy, package, stem, out)?);
     }
 
     let [root, rmm, ns] = &flat[..] else {
         bail!("expected three firmware images")
     };
-    let image = flash::assemble(&info, &Images { root, rmm, ns })
+    let image = flash::assemble(info, &Images { root, rmm, ns })
         .with_context(|| format!("assembling the flash image of {}", board.name()))?;
     let flash = out.join("flash.bin");
     std::fs::write(&flash, &image).with_context(|| format!("writing {}", flash.display()))?;
@@ -113,4 +142,85 @@ pub fn build(ws: &Workspace, board: Board) -> anyhow::Result<()> {
         flash.display()
     );
     Ok(())
+}
+
+/// Root and the RMM for a board that loads them from a FIP, with their
+/// sizes against the limits of the board's layout.
+fn build_bl31_and_rmm(
+    ws: &Workspace,
+    board: Board,
+    info: &BoardInfo,
+    objcopy: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let [root, realm, _] = FIRMWARE;
+    let mut report = Vec::new();
+    for (package, stem) in [root, realm] {
+        cargo_build(ws, package, board, None)?;
+        let flat = flatten(ws, objcopy, package, stem, out)?;
+        let ram_end = elf_symbol(&ws.elf(package), "__ram_end")?;
+        report.push((stem, flat.len() as u64, ram_end));
+    }
+    println!(
+        "images for {} (BL2 loads them from a FIP: `cargo xtask package`):",
+        board.name()
+    );
+    for ((stem, flat, ram_end), limit) in report.iter().zip(size_limits(info)) {
+        let in_use = ram_end - limit.region.base;
+        println!(
+            "  {:<10}{:>9} bytes of at most {} ({:.1}%); {} of {} bytes of RAM in use with .bss and stacks ({:.1}%)",
+            format!("{stem}.bin"),
+            flat,
+            limit.image,
+            100.0 * *flat as f64 / limit.image as f64,
+            in_use,
+            limit.region.size,
+            100.0 * in_use as f64 / limit.region.size as f64,
+        );
+        ensure!(
+            *flat <= limit.image && in_use <= limit.region.size,
+            "{stem} does not fit: {flat} bytes (at most {}), {in_use} bytes of RAM (at most {})",
+            limit.image,
+            limit.region.size
+        );
+    }
+    Ok(())
+}
+
+/// What an image must fit: its loaded bytes, and its RAM with .bss and stacks.
+pub struct SizeLimit {
+    pub image: u64,
+    pub region: Range,
+}
+
+/// Root (BL31): the loader's image limit inside root's RAM region; the RMM:
+/// its region up to the EL3<->RMM shared page, for both.
+pub fn size_limits(info: &BoardInfo) -> [SizeLimit; 2] {
+    let root_image = match info.root.boot {
+        RootBoot::Bl31(bl31) => bl31.max_image_size,
+        RootBoot::ResetVector(_) => info.root.ram.size,
+    };
+    let rmm = Range::new(info.rmm.base, info.rmm_shared_page - info.rmm.base);
+    [
+        SizeLimit {
+            image: root_image,
+            region: info.root.ram,
+        },
+        SizeLimit {
+            image: rmm.size,
+            region: rmm,
+        },
+    ]
+}
+
+/// The value of a symbol in an ELF file.
+pub fn elf_symbol(elf: &Path, name: &str) -> anyhow::Result<u64> {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?;
+    let file =
+        object::File::parse(&*bytes).with_context(|| format!("parsing {}", elf.display()))?;
+    file.symbols()
+        .find(|s| s.name() == Ok(name))
+        .map(|s| s.address())
+        .with_context(|| format!("{} has no symbol {name}", elf.display()))
 }

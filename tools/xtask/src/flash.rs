@@ -163,6 +163,10 @@ mod tests {
                 base: 0x0900_0000,
                 clock_hz: 0,
             },
+            rmm_console: Uart {
+                base: 0x0900_0000,
+                clock_hz: 0,
+            },
             trace_lock: 0x4000_0000,
             gic: Gic {
                 distributor: 0x0800_0000,

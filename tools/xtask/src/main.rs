@@ -7,12 +7,15 @@
 //!   judge the end-to-end verdict the `nshost` payload reports.
 //! * `test` — format and lint checks, host tests, and the QEMU end-to-end run
 //!   checked against `tests/qemu/expected-cases.txt`.
+//! * `package` — a FIP with root as BL31 and realm as the RMM, for boards
+//!   whose TF-A BL1/BL2 load them (FVP RD-V3).
 //! * `trace FILE` — decode a capture offline.
 
 mod attest;
 mod board;
 mod firmware;
 mod flash;
+mod package;
 mod prereq;
 mod qemu;
 mod test;
@@ -41,10 +44,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build root, realm, the realm guest and nshost for a board and assemble its boot flash image.
+    /// Build a board's images: for qemu-virt root, realm, the realm guest and nshost and the boot
+    /// flash image; for fvp-rdv3 root (BL31) and realm (RMM), checked against the layout's limits.
     Build {
         #[arg(long, value_enum, default_value_t = Board::QemuVirt)]
         board: Board,
+    },
+    /// Build, then write target/rampart/<board>/fip.bin: a TF-A FIP with root as BL31 (soc-fw)
+    /// and realm as the RMM (rmm-fw), for boards whose TF-A BL2 loads them (fvp-rdv3).
+    Package {
+        #[arg(long, value_enum, default_value_t = Board::FvpRdv3)]
+        board: Board,
+        /// The Normal-world image (nt-fw), e.g. UEFI or a kernel; kept from --fip when absent.
+        #[arg(long)]
+        bl33: Option<PathBuf>,
+        /// A FIP to start from (BL2, configs, ...): its soc-fw and rmm-fw entries are replaced.
+        #[arg(long)]
+        fip: Option<PathBuf>,
     },
     /// Build, then run the whole stack on QEMU, decoding the trace live.
     Run {
@@ -99,6 +115,10 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
     match command {
         Command::Build { board } => {
             firmware::build(&ws, board)?;
+            Ok(true)
+        }
+        Command::Package { board, bl33, fip } => {
+            package::build_and_write(&ws, board, bl33.as_deref(), fip.as_deref())?;
             Ok(true)
         }
         Command::Run {

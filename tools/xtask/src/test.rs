@@ -50,6 +50,15 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<bool> {
                         run_status(&mut command)?,
                     );
                 }
+                // The build-only board's images: root and realm.
+                for (package, _) in &FIRMWARE[..2] {
+                    let mut command = firmware_cargo(ws, "clippy", package, Board::FvpRdv3);
+                    command.args(["--", "-D", "warnings"]);
+                    step(
+                        &format!("clippy {package} ({})", Board::FvpRdv3.name()),
+                        run_status(&mut command)?,
+                    );
+                }
             }
             Err(e) => {
                 println!("{e:#}");
@@ -61,6 +70,16 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<bool> {
     step(
         "cargo test (host)",
         run_status(cargo(&ws.root).arg("test"))?,
+    );
+
+    // Every board builds: the build-only one into a FIP that is read back.
+    let packaged = crate::package::build_and_write(ws, Board::FvpRdv3, None, None);
+    if let Err(e) = &packaged {
+        println!("{e:#}");
+    }
+    step(
+        &format!("build and package {}", Board::FvpRdv3.name()),
+        packaged.is_ok(),
     );
 
     let e2e = if options.qemu {

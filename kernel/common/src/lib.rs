@@ -12,5 +12,6 @@ pub mod pagetable;
 pub mod pl011;
 pub mod psci;
 pub mod rec_loop;
+pub mod rootmap;
 #[cfg(feature = "firmware")]
 pub mod trace;

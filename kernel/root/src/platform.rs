@@ -2,12 +2,12 @@
 //! flash package, or from BL2's handoff), the RMM's boot manifest, and power.
 
 use crate::BOARD;
-use crate::mmu::NS_LOAD_WINDOW;
 use rampart_board::handoff::{self, Window};
 use rampart_board::package::{ImageKind, Package};
 use rampart_board::{Bl31Boot, FlashBoot, PowerControl, Range, RootBoot};
 use rampart_ipc::rmm_el3::{BootManifest, Console, SHARED_PAGE_SIZE, write_manifest};
 use rampart_ipc::smccc::PsciError;
+use rampart_kernel::rootmap::NS_LOAD_WINDOW;
 use spin::Once;
 
 /// Where the Normal world starts on the boot core, and its x0..x3.

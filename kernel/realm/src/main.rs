@@ -90,7 +90,10 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
             }
         }
     };
-    let console = manifest.consoles.first().map(|c| c.base);
+    // Rampart's RMM writes its trace to the board's trace UART (NS, shared
+    // with root under the trace lock) whatever console the manifest offers:
+    // that one may be a Realm UART meant for an RMM that prints text.
+    let console = manifest.consoles.first().map(|_| BOARD.trace_uart.base);
     // The GST lives in the RMM's region right after the image, sized from
     // the manifest's DRAM banks.
     let (_, _, _, image_end) = boot::image_layout();

@@ -18,6 +18,9 @@ const CTLR_ARE_NS: u32 = 1 << 5;
 const CTLR_RWP: u32 = 1 << 31;
 
 const GICR_TYPER: u64 = 0x0008;
+/// GICR_PWRR (GIC-600/700) and its power-down bit.
+const GICR_PWRR: u64 = 0x24;
+const PWRR_RDPD: u32 = 1 << 0;
 const GICR_WAKER: u64 = 0x0014;
 const GICR_SGI_BASE: u64 = 0x1_0000;
 const TYPER_LAST: u64 = 1 << 4;
@@ -73,6 +76,13 @@ pub fn init_this_core() {
         let lo = u64::from(read(frame + GICR_TYPER));
         let hi = u64::from(read(frame + GICR_TYPER + 4));
         if hi == affinity {
+            // GIC-600/700 (RD-V3) keep a redistributor powered down until
+            // GICR_PWRR.RDPD is cleared; on other GICv3s the offset is
+            // reserved (reads as zero, writes ignored).
+            write(frame + GICR_PWRR, 0);
+            if !wait_clear(frame + GICR_PWRR, PWRR_RDPD) {
+                defmt::warn!("gic: redistributor of {=u64:#x} stays powered down", mpidr);
+            }
             let waker = frame + GICR_WAKER;
             write(waker, read(waker) & !WAKER_PROCESSOR_SLEEP);
             if !wait_clear(waker, WAKER_CHILDREN_ASLEEP) {

@@ -48,6 +48,9 @@ fn init_this_core() {
     write_sysreg!("cptr_el3", 0);
     // MDCR_EL3: debug and PMU as reset; secure self-hosted debug off.
     write_sysreg!("mdcr_el3", 0);
+    // The counter frequency every lower EL reads; warm-booted cores come
+    // out of reset without it (TF-A sets it per core too).
+    write_sysreg!("cntfrq_el0", BOARD.counter_hz);
     isb();
     gic::init_this_core();
 }

@@ -2,6 +2,7 @@
 //! architecture operations, its table memory, and its IPC endpoint.
 
 use crate::BOARD;
+use crate::mmio::DeviceWindow;
 use rampart_arch::{read_sysreg, write_sysreg};
 use rampart_gpt::smmu::{SmmuRegs, enable_gpc};
 use rampart_gpt::{GpcOps, GptManager};
@@ -57,28 +58,12 @@ type Manager = GptManager<'static, El3Gpc>;
 /// rewrites whole level-1 descriptors, 16 granules each).
 static GPT: Mutex<Option<Manager>> = Mutex::new(None);
 
-/// GPCCR_EL3.GPC: granule protection checks on.
-const GPCCR_GPC: u64 = 1 << 16;
-
 /// Builds the GPT from the board's map and enables the GPC on the boot core.
 ///
 /// When root is BL31, TF-A's BL2 has already built a GPT (on RD-V3 with its
 /// level-1 tables in the same region the board gives root) and turned the
-/// checks on. Root turns them off first, so that rewriting those tables
-/// never leaves a half-written GPT in force, and then enables its own.
+/// checks on; the manager turns them off before rewriting the tables.
 pub fn init() {
-    let gpccr = read_sysreg!("S3_6_C2_C1_6");
-    if gpccr & GPCCR_GPC != 0 {
-        defmt::info!(
-            "gpt: replacing the GPT the previous stage enabled (GPCCR_EL3={=u64:#x})",
-            gpccr
-        );
-        write_sysreg!("S3_6_C2_C1_6", gpccr & !GPCCR_GPC);
-        rampart_arch::isb();
-        rampart_arch::tlbi_paallos();
-        rampart_arch::dsb_sy();
-        rampart_arch::isb();
-    }
     let tables = BOARD.gpt.tables;
     // SAFETY: the board reserves this Root-PAS range for the GPT alone; root
     // maps it read-write and nothing else in root refers to it, so the
@@ -88,6 +73,12 @@ pub fn init() {
     };
     match GptManager::new(&BOARD.gpt, BOARD.pas_map, memory, El3Gpc) {
         Ok(mut manager) => {
+            if let Some(gpccr) = manager.replaced() {
+                defmt::info!(
+                    "gpt: replaced the GPT the previous stage enabled (GPCCR_EL3 was {=u64:#x})",
+                    gpccr
+                );
+            }
             manager.enable();
             let layout = manager.layout();
             defmt::info!(
@@ -101,38 +92,27 @@ pub fn init() {
     }
 }
 
-/// An SMMU's registers, mapped as Root device memory by mmu::build.
+/// An SMMU's page 0 and Root page, mapped as Root device memory by mmu::build.
 struct MmioSmmu {
-    base: u64,
-    root_page: u64,
-}
-
-impl MmioSmmu {
-    fn at(&self, base: u64, offset: usize) -> u64 {
-        base + offset as u64
-    }
+    page0: DeviceWindow,
+    root: DeviceWindow,
 }
 
 impl SmmuRegs for MmioSmmu {
     fn page0_read32(&mut self, offset: usize) -> u32 {
-        // SAFETY: a register of a board GPC SMMU, mapped as device memory.
-        unsafe { core::ptr::read_volatile(self.at(self.base, offset) as *const u32) }
+        self.page0.read32(offset)
     }
     fn page0_write32(&mut self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile(self.at(self.base, offset) as *mut u32, value) }
+        self.page0.write32(offset, value)
     }
     fn root_read32(&mut self, offset: usize) -> u32 {
-        // SAFETY: a register of the SMMU's Root page, mapped as device memory.
-        unsafe { core::ptr::read_volatile(self.at(self.root_page, offset) as *const u32) }
+        self.root.read32(offset)
     }
     fn root_write32(&mut self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile(self.at(self.root_page, offset) as *mut u32, value) }
+        self.root.write32(offset, value)
     }
     fn root_write64(&mut self, offset: usize, value: u64) {
-        // SAFETY: as above; the register is 64 bits wide and 8-byte aligned.
-        unsafe { core::ptr::write_volatile(self.at(self.root_page, offset) as *mut u64, value) }
+        self.root.write64(offset, value)
     }
 }
 
@@ -148,8 +128,10 @@ pub fn enable_smmus() {
     let gptbr = read_sysreg!("S3_6_C2_C1_4");
     for smmu in BOARD.gpc_smmus {
         let mut regs = MmioSmmu {
-            base: smmu.base,
-            root_page: smmu.base + smmu.root_page_offset,
+            page0: DeviceWindow { base: smmu.base },
+            root: DeviceWindow {
+                base: smmu.base + smmu.root_page_offset,
+            },
         };
         match enable_gpc(&mut regs, gpccr, gptbr, SMMU_SPINS) {
             Ok(done) => defmt::info!("gpt: SMMU at {=u64:#x}: {}", smmu.base, done),

@@ -92,12 +92,18 @@ fn from_handoff(bl31: Bl31Boot) -> Option<Range> {
 
 /// Tells BL1 where warm-booting cores enter root: the trusted mailbox.
 fn program_warm_mailbox(bl31: Bl31Boot) {
-    let slot = bl31.warm_mailbox as *mut u64;
-    // SAFETY: the mailbox page is mapped read-write for root (mmu.rs); only
-    // BL1 on cores coming out of reset reads it.
-    unsafe { core::ptr::write_volatile(slot, crate::boot::warm_entry()) };
-    // BL1 reads it with its MMU and caches off.
-    rampart_arch::dc_civac_range(bl31.warm_mailbox as usize, 8);
+    publish_boot_word(bl31.warm_mailbox, crate::boot::warm_entry());
+}
+
+/// Writes a boot word that cores read with their MMU and caches off (a
+/// holding-pen word, or BL1's trusted mailbox), then cleans it to the point
+/// of coherency so that they see it.
+fn publish_boot_word(addr: u64, value: u64) {
+    // SAFETY: callers pass a pen word or the trusted mailbox; mmu.rs maps
+    // both read-write for root, and only cores coming out of reset or
+    // parked read them.
+    unsafe { core::ptr::write_volatile(addr as *mut u64, value) };
+    rampart_arch::dc_civac_range(addr as usize, 8);
 }
 
 /// Copies the RMM and the NS payload from the package to their load
@@ -215,9 +221,7 @@ fn pl061_pulse(base: u64, line: u8) -> ! {
 fn scmi_system(request: fn() -> Result<(), rampart_scmi::Error>) -> ! {
     // BL1 must cold boot after a reset, not take the warm path.
     if let RootBoot::Bl31(bl31) = BOARD.root.boot {
-        // SAFETY: the mailbox is mapped read-write for root (mmu.rs).
-        unsafe { core::ptr::write_volatile(bl31.warm_mailbox as *mut u64, 0) };
-        rampart_arch::dc_civac_range(bl31.warm_mailbox as usize, 8);
+        publish_boot_word(bl31.warm_mailbox, 0);
     }
     if let Err(e) = request() {
         defmt::info!("psci: SCP answered {}", defmt::Debug2Format(&e));
@@ -320,16 +324,11 @@ pub fn power_off_this_core(core: usize) -> ! {
 
 /// Releases a core from its pen word `slot` to `entry`.
 fn release_from_pen(slot: u64, entry: u64) {
-    // SAFETY: the pen page is mapped read-write for root and holds one word per core.
-    unsafe { core::ptr::write_volatile(slot as *mut u64, entry) };
-    // Cores waiting with their MMU off read memory, not this core's cache.
-    rampart_arch::dc_civac_range(slot as usize, 8);
+    publish_boot_word(slot, entry);
     rampart_arch::sev();
 }
 
 /// Clears a core's pen word so that it waits when parked.
 pub fn clear_pen(slot: u64) {
-    // SAFETY: as in `release_from_pen`.
-    unsafe { core::ptr::write_volatile(slot as *mut u64, 0) };
-    rampart_arch::dc_civac_range(slot as usize, 8);
+    publish_boot_word(slot, 0);
 }

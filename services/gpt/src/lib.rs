@@ -42,23 +42,40 @@ pub struct GptManager<'t, O: GpcOps> {
     /// Stride of `DC CIPAPA` through a granule.
     line: u64,
     enabled: bool,
+    /// GPCCR_EL3 as found, when a previous stage had the checks on.
+    replaced: Option<u64>,
 }
 
 impl<'t, O: GpcOps> GptManager<'t, O> {
     /// Checks the board's L0GPTSZ against GPCCR_EL3.L0GPTSZ (a read-only,
     /// implementation-defined field), then [`build`]s the tables.
+    ///
+    /// If a previous boot stage left granule protection checks on (TF-A's
+    /// BL2 does, before it enters BL31), they are turned off first (GPCCR_EL3
+    /// without GPC; ISB; TLBI PAALLOS; DSB SY; ISB), so that rewriting tables
+    /// that may be the ones in force never leaves a half-written GPT in use;
+    /// [`replaced`](Self::replaced) then says so. On error nothing is written.
     pub fn new(
         config: &GptConfig,
         pas_map: &'t [PasRegion],
         tables: &'t mut [u64],
         mut ops: O,
     ) -> Result<Self, BuildError> {
-        let hardware = l0gptsz_bits(ops.read_gpccr_el3());
+        let gpccr = ops.read_gpccr_el3();
+        let hardware = l0gptsz_bits(gpccr);
         if hardware != Some(config.l0_gpt_size_bits) {
             return Err(BuildError::L0GptSizeMismatch {
                 config: config.l0_gpt_size_bits,
                 hardware,
             });
+        }
+        let replaced = (gpccr & GPCCR_GPC != 0).then_some(gpccr);
+        if replaced.is_some() {
+            ops.write_gpccr_el3(gpccr & !GPCCR_GPC);
+            ops.isb();
+            ops.tlbi_paallos();
+            ops.dsb_sy();
+            ops.isb();
         }
         let layout = build(config, pas_map, tables)?;
         // A bogus line size falls back to 4 bytes, the smallest CTR_EL0 can
@@ -74,7 +91,14 @@ impl<'t, O: GpcOps> GptManager<'t, O> {
             ops,
             line,
             enabled: false,
+            replaced,
         })
+    }
+
+    /// GPCCR_EL3 as a previous stage left it, when [`new`](Self::new) found
+    /// its checks on and turned them off.
+    pub fn replaced(&self) -> Option<u64> {
+        self.replaced
     }
 
     pub fn layout(&self) -> &GptLayout {

@@ -5,6 +5,8 @@
 //! SMMU_ROOT_*; the sequence and the Root page offset per board are the
 //! ones TF-A's `drivers/arm/smmu/smmu_v3.c` `smmuv3_init` uses).
 
+use crate::arch::GPCCR_GPC;
+
 /// SMMU_S_INIT (Secure page; on an RME SMMU reachable from Root) and its
 /// INV_ALL bit, which also drops GPT information cached in the SMMU's TLBs.
 pub const SMMU_S_INIT: usize = 0x803c;
@@ -18,8 +20,6 @@ pub const SMMU_ROOT_GPT_BASE: usize = 0x28;
 pub const SMMU_ROOT_GPT_BASE_CFG: usize = 0x30;
 pub const SMMU_ROOT_CR0_ACCESSEN: u32 = 1 << 0;
 pub const SMMU_ROOT_CR0_GPCEN: u32 = 1 << 1;
-/// GPCCR_EL3 bit 16 (GPC) is RES0 in SMMU_ROOT_GPT_BASE_CFG.
-const GPCCR_GPC: u64 = 1 << 16;
 
 /// Register access to one SMMU. Offsets are from the SMMU's base for
 /// `page0_*` and from its Root page for `root_*`.
@@ -82,7 +82,8 @@ pub fn enable_gpc(
     if regs.root_read32(SMMU_ROOT_IDR0) & SMMU_ROOT_IDR0_ROOT_IMPL == 0 {
         return Ok(SmmuGpc::NoRootRegisters);
     }
-    // The SMMU takes a 32-bit write of the configuration (TF-A notes that
+    // GPCCR_EL3.GPC (bit 16) is RES0 in SMMU_ROOT_GPT_BASE_CFG. The SMMU
+    // takes a 32-bit write of the configuration (TF-A notes that
     // the model rejects a 64-bit one); the fields all live in [31:0].
     regs.root_write32(SMMU_ROOT_GPT_BASE_CFG, (gpccr_el3 & !GPCCR_GPC) as u32);
     // GPTBR_EL3 holds PA[51:12] in [39:0]; SMMU_ROOT_GPT_BASE holds the PA.

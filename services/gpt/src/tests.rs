@@ -83,6 +83,8 @@ const LINE: u64 = 64;
 struct Fake {
     ops: Vec<Op>,
     l0gptsz_field: u64,
+    /// Other GPCCR_EL3 bits as a previous boot stage left them.
+    left_by_previous_stage: u64,
 }
 
 impl Fake {
@@ -90,6 +92,7 @@ impl Fake {
         Fake {
             ops: Vec::new(),
             l0gptsz_field: 0,
+            left_by_previous_stage: 0,
         }
     }
 }
@@ -103,7 +106,7 @@ impl GpcOps for Fake {
     }
     fn read_gpccr_el3(&mut self) -> u64 {
         self.ops.push(Op::ReadGpccr);
-        self.l0gptsz_field << GPCCR_L0GPTSZ_SHIFT
+        self.l0gptsz_field << GPCCR_L0GPTSZ_SHIFT | self.left_by_previous_stage
     }
     fn dsb_osh(&mut self) {
         self.ops.push(Op::DsbOsh);
@@ -329,6 +332,34 @@ fn l0gptsz_must_match_the_hardware() {
             hardware: Some(34)
         })
     );
+    assert!(mem.iter().all(|&w| w == SENTINEL));
+}
+
+#[test]
+fn checks_a_previous_stage_left_on_are_turned_off_before_building() {
+    use Op::*;
+    let mut mem = memory(TABLES);
+    let manager = GptManager::new(&CONFIG, QEMU, &mut mem, Fake::new()).unwrap();
+    assert_eq!(manager.replaced(), None);
+    assert_eq!(manager.ops.ops, [ReadGpccr]);
+
+    let mut mem = memory(TABLES);
+    let mut fake = Fake::new();
+    fake.left_by_previous_stage = 0x1_3502;
+    let manager = GptManager::new(&CONFIG, QEMU, &mut mem, fake).unwrap();
+    assert_eq!(manager.replaced(), Some(0x1_3502));
+    assert_eq!(
+        manager.ops.ops,
+        [ReadGpccr, Gpccr(0x3502), Isb, PaAllOs, DsbSy, Isb]
+    );
+    assert!(!manager.is_enabled());
+
+    // A mismatched L0GPTSZ is refused before anything is touched.
+    let mut mem = memory(TABLES);
+    let mut fake = Fake::new();
+    fake.l0gptsz_field = 0b0100;
+    fake.left_by_previous_stage = 0x1_3502;
+    assert!(GptManager::new(&CONFIG, QEMU, &mut mem, fake).is_err());
     assert!(mem.iter().all(|&w| w == SENTINEL));
 }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
-use rampart_board::{BoardInfo, Range, RootBoot};
+use rampart_board::{Bl31Boot, BoardInfo, Range, RootBoot};
 
 use crate::board::Board;
 use crate::flash::{self, Images};
@@ -73,10 +73,9 @@ pub fn build(ws: &Workspace, board: Board) -> anyhow::Result<PathBuf> {
     let objcopy = prereq::objcopy(&ws.root)?;
     let out = ws.out_dir(board);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    if info.root.flash().is_some() {
-        build_flash(ws, board, &info, &objcopy, &out)?;
-    } else {
-        build_bl31_and_rmm(ws, board, &info, &objcopy, &out)?;
+    match info.root.boot {
+        RootBoot::ResetVector(_) => build_flash(ws, board, &info, &objcopy, &out)?,
+        RootBoot::Bl31(bl31) => build_bl31_and_rmm(ws, board, &info, bl31, &objcopy, &out)?,
     }
     Ok(out)
 }
@@ -150,6 +149,7 @@ fn build_bl31_and_rmm(
     ws: &Workspace,
     board: Board,
     info: &BoardInfo,
+    bl31: Bl31Boot,
     objcopy: &Path,
     out: &Path,
 ) -> anyhow::Result<()> {
@@ -165,7 +165,7 @@ fn build_bl31_and_rmm(
         "images for {} (BL2 loads them from a FIP: `cargo xtask package`):",
         board.name()
     );
-    for ((stem, flat, ram_end), limit) in report.iter().zip(size_limits(info)) {
+    for ((stem, flat, ram_end), limit) in report.iter().zip(size_limits(info, bl31)) {
         let in_use = ram_end - limit.region.base;
         println!(
             "  {:<10}{:>9} bytes of at most {} ({:.1}%); {} of {} bytes of RAM in use with .bss and stacks ({:.1}%)",
@@ -188,22 +188,18 @@ fn build_bl31_and_rmm(
 }
 
 /// What an image must fit: its loaded bytes, and its RAM with .bss and stacks.
-pub struct SizeLimit {
-    pub image: u64,
-    pub region: Range,
+struct SizeLimit {
+    image: u64,
+    region: Range,
 }
 
 /// Root (BL31): the loader's image limit inside root's RAM region; the RMM:
 /// its region up to the EL3<->RMM shared page, for both.
-pub fn size_limits(info: &BoardInfo) -> [SizeLimit; 2] {
-    let root_image = match info.root.boot {
-        RootBoot::Bl31(bl31) => bl31.max_image_size,
-        RootBoot::ResetVector(_) => info.root.ram.size,
-    };
+fn size_limits(info: &BoardInfo, bl31: Bl31Boot) -> [SizeLimit; 2] {
     let rmm = Range::new(info.rmm.base, info.rmm_shared_page - info.rmm.base);
     [
         SizeLimit {
-            image: root_image,
+            image: bl31.max_image_size,
             region: info.root.ram,
         },
         SizeLimit {

@@ -12,6 +12,7 @@
 #![no_std]
 
 pub mod attest;
+pub mod bench;
 pub mod gpt;
 pub mod granule;
 pub mod lease;

@@ -4,9 +4,12 @@
 use rampart_board::link::{ImageLayout, write_script};
 use std::{env, fs, path::PathBuf};
 
+include!("src/cpus.rs");
+
 fn main() {
     // Host builds (clippy, docs) still need a script; they get qemu-virt's.
-    let board = if env::var_os("CARGO_FEATURE_FVP_RDV3").is_some() {
+    let fvp_rdv3 = env::var_os("CARGO_FEATURE_FVP_RDV3").is_some();
+    let board = if fvp_rdv3 {
         &rampart_board_fvp_rdv3::BOARD
     } else {
         &rampart_board_qemu_virt::BOARD
@@ -18,7 +21,7 @@ fn main() {
         reset_at: None,
         // boot::STACK_SIZE: 60 KB of stack above a guard page.
         stack_size: 0x10000,
-        cpus: board.topology.cpu_count as u64,
+        cpus: rmm_max_cpus(board.topology.cpu_count, !fvp_rdv3) as u64,
     };
     let mut script = String::new();
     write_script(&mut script, &layout).expect("script");
@@ -28,4 +31,5 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-Trealm.x");
     println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/cpus.rs");
 }

@@ -188,6 +188,52 @@ pub fn smc(args: [u64; 8]) -> crate::SmcResult {
     crate::SmcResult(r)
 }
 
+/// Benchmark markers for `cargo xtask bench`: two unallocated HINT
+/// instructions (architectural NOPs, so free on hardware and in QEMU without
+/// the counting plugin). The plugin counts the instructions a CPU executes
+/// between them; the benchmark id (`rampart_ipc::bench`) travels in x16.
+pub mod bench {
+    use core::arch::asm;
+
+    /// `hint #0x7e`: begin measuring benchmark `id` on this CPU.
+    pub const BEGIN_OPCODE: u32 = 0xd503_2fdf;
+    /// `hint #0x7f`: end the measurement.
+    pub const END_OPCODE: u32 = 0xd503_2fff;
+
+    #[inline(always)]
+    pub fn begin(id: u64) {
+        // SAFETY: a HINT in the unallocated space executes as a NOP.
+        unsafe { asm!("hint #0x7e", in("x16") id, options(nostack, preserves_flags)) };
+    }
+
+    #[inline(always)]
+    pub fn end() {
+        // SAFETY: as in `begin`.
+        unsafe { asm!("hint #0x7f", options(nostack, preserves_flags)) };
+    }
+
+    /// [`crate::smc`] with the markers right around the SMC instruction, so
+    /// the count is the call alone: the SMC, EL3 and whatever it runs, up
+    /// to the return.
+    pub fn smc(args: [u64; 8], id: u64) -> crate::SmcResult {
+        let mut r = args;
+        // SAFETY: as `crate::smc` (EL3 preserves x8-x15 and x18-x30 and the
+        // stack per SMCCC); the markers are NOPs; x16 is declared clobbered.
+        unsafe {
+            asm!(
+                "hint #0x7e",
+                "smc #0",
+                "hint #0x7f",
+                inout("x0") r[0], inout("x1") r[1], inout("x2") r[2], inout("x3") r[3],
+                inout("x4") r[4], inout("x5") r[5], inout("x6") r[6], inout("x7") r[7],
+                inout("x16") id => _,
+                options(nostack)
+            )
+        };
+        crate::SmcResult(r)
+    }
+}
+
 /// Reads one u64 from a physical address that is mapped at the same VA.
 /// Used by test payloads to probe memory they do not own; a fault on this
 /// access is expected and handled by the caller's exception vector.

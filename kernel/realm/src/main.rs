@@ -10,6 +10,7 @@
 
 mod attest;
 mod boot;
+mod cpus;
 mod mmu;
 mod rmi;
 mod router;
@@ -31,7 +32,8 @@ pub use rampart_board_qemu_virt::BOARD;
 #[cfg(not(any(feature = "qemu-virt", feature = "fvp-rdv3")))]
 compile_error!("select a board feature: --features qemu-virt or --features fvp-rdv3");
 
-pub const MAX_CPUS: usize = board_cpus(&BOARD);
+/// CPUs the RMM has stacks for (cpus.rs): on qemu-virt TF-A's count too.
+pub const MAX_CPUS: usize = cpus::rmm_max_cpus(board_cpus(&BOARD), !cfg!(feature = "fvp-rdv3"));
 const fn board_cpus(b: &BoardInfo) -> usize {
     b.topology.cpu_count
 }

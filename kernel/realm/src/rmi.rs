@@ -11,7 +11,11 @@ use rampart_ipc::smccc::SMC_UNKNOWN;
 pub fn dispatch(regs: &[u64; 8], cpu: usize) -> [u64; 5] {
     let Some(command) = Command::decode(regs) else {
         defmt::debug!("rmi: unknown function {=u64:#x}", regs[0]);
-        return [SMC_UNKNOWN, 0, 0, 0, 0];
+        // SMCCC 1.2+: an unknown call returns -1 in x0 and leaves x1-x3 as
+        // the caller had them (EL3 copies x1-x4 of our answer back to the
+        // caller). TF-A v2.15 forwards more of the Standard Service range to
+        // the RMM (RMI_FNUM1_MIN_VALUE..RMI_FNUM1_MAX_VALUE, rmmd_svc.h).
+        return [SMC_UNKNOWN, regs[1], regs[2], regs[3], regs[4]];
     };
     let regs = match command {
         Command::Version { requested } => version(requested),
@@ -46,7 +50,9 @@ fn version(requested: u64) -> [u64; 5] {
     } else {
         rmi::ERROR_INPUT
     };
-    defmt::info!(
+    // Debug, not info: hosts may call this often, and a trace record costs
+    // more than the call itself (`cargo xtask bench`).
+    defmt::debug!(
         "rmi: version {=u64:#x} requested -> {=u64}",
         requested,
         status

@@ -14,6 +14,7 @@
 //! | [`imm::ECHO`] | `[i]` = `echo_in(i)` | `[i]` = `!echo_in(i)` for all 31 |
 //! | [`imm::DONE`] | `[0]` how many cases the guest reported | - |
 //! | [`imm::TOKEN`] | `[0]` token length, `[1..9]` its challenge, `[9]` CNTVCT ticks from INIT to the last CONTINUE, `[10]` CNTFRQ, `[11]` ticks of INIT, `[12]` ticks of the first CONTINUE (the one that signs) (the token itself went byte-wise to [`layout::TOKEN_PORT`]) | - |
+//! | [`imm::BENCH`] | `[0]` n > 0: the next n REC_ENTERs are measured, each ends on a host call `BENCH` with `[0]` = 0 | - |
 //! | [`imm::FATAL`] | `[0]` ESR_EL1, `[1]` ELR_EL1, `[2]` FAR_EL1 (0 for a panic) | - |
 //!
 //! The guest prints text on the console MMIO page ([`layout::CONSOLE`]).
@@ -31,6 +32,7 @@ pub mod imm {
     pub const ECHO: u16 = 6;
     pub const DONE: u16 = 7;
     pub const TOKEN: u16 = 8;
+    pub const BENCH: u16 = 9;
     pub const FATAL: u16 = 0xff;
 }
 
@@ -41,6 +43,10 @@ pub const BOOT_X7: u64 = 0x6765_7374_0000_0007;
 pub const CPU_ON_CONTEXT: u64 = 0xc0de_0001_2345_6789;
 /// The virtual interrupt the guest asks for (an SPI).
 pub const VIRQ_INTID: u64 = 42;
+/// Measured rounds of each call in the guest's benchmark phase (`cargo
+/// xtask bench`), and the most a host accepts.
+pub const BENCH_ROUNDS: u32 = 3;
+pub const BENCH_MAX_ROUNDS: u32 = 8;
 /// The first line the guest prints.
 pub const GREETING: &str = "hello from REC 0";
 
@@ -85,8 +91,9 @@ pub mod case {
     pub const FP_PRESERVED: u8 = 26;
     pub const ATTESTATION_ERRORS: u8 = 27;
     pub const ATTESTATION_TOKEN: u8 = 28;
+    pub const BENCH: u8 = 29;
 
-    pub const COUNT: usize = 29;
+    pub const COUNT: usize = 30;
 
     pub const NAMES: [&str; COUNT] = [
         "guest_boot",
@@ -118,5 +125,6 @@ pub mod case {
         "guest_fp_preserved",
         "rsi_attestation_errors",
         "rsi_attestation_token",
+        "guest_bench_calls",
     ];
 }

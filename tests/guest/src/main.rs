@@ -18,6 +18,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use rampart_arch::{isb, read_sysreg, write_sysreg};
 use rampart_guest::layout::{self, CPUS, GRANULE};
 use rampart_guest::{case, imm};
+use rampart_ipc::bench as bench_id;
 use rampart_ipc::rsi;
 use rampart_ipc::smccc::{self, PsciError, SMC_UNKNOWN};
 use rt::smc;
@@ -177,6 +178,7 @@ extern "C" fn guest_main(x0: u64, x7: u64) -> ! {
     virtual_irq();
     secondary();
     attestation();
+    bench();
 
     let reported = REPORTED.load(Ordering::Relaxed);
     say!("{reported} checks reported, powering off");
@@ -247,6 +249,10 @@ fn read_measurement(index: u64) -> (u64, [u8; 64]) {
 
 /// RSI_MEASUREMENT_EXTEND of REM `index` by `data[..size]` (x3-x10).
 fn extend(index: u64, size: u64, data: &[u8; 64]) -> u64 {
+    smc(rsi::MEASUREMENT_EXTEND, &extend_args(index, size, data))[0]
+}
+
+fn extend_args(index: u64, size: u64, data: &[u8; 64]) -> [u64; 10] {
     let mut args = [0u64; 10];
     args[0] = index;
     args[1] = size;
@@ -255,7 +261,7 @@ fn extend(index: u64, size: u64, data: &[u8; 64]) -> u64 {
         w.copy_from_slice(chunk);
         *a = u64::from_le_bytes(w);
     }
-    smc(rsi::MEASUREMENT_EXTEND, &args)[0]
+    args
 }
 
 /// The SHA-256 REM after extending `rem` by `data`.
@@ -519,36 +525,11 @@ fn attestation() {
 
     let challenge = fresh_challenge();
     let start = read_sysreg!("cntvct_el0");
-    let init = smc(rsi::ATTESTATION_TOKEN_INIT, &challenge);
-    let after_init = read_sysreg!("cntvct_el0");
-    let mut after_first = 0;
-    let max = init[1];
-    let mut len = 0u64;
-    let mut status = init[0];
-    if status == rsi::SUCCESS {
-        // The spec's loop: a granule at a time, pieces within it.
-        'granules: for page in &TOKEN {
-            let ipa = page.0.get() as u64;
-            let mut offset = 0;
-            while offset < GRANULE {
-                let r = cont(ipa, offset, GRANULE - offset);
-                if after_first == 0 {
-                    after_first = read_sysreg!("cntvct_el0");
-                }
-                status = r[0];
-                if status != rsi::INCOMPLETE && status != rsi::SUCCESS {
-                    break 'granules;
-                }
-                offset += r[1];
-                len += r[1];
-                if status == rsi::SUCCESS {
-                    break 'granules;
-                }
-            }
-        }
-    }
+    let t = request_token(&challenge);
     let ticks = read_sysreg!("cntvct_el0") - start;
-    let complete = status == rsi::SUCCESS && len <= max && len <= 2 * GRANULE;
+    let (status, len, max) = (t.status, t.len, t.max);
+    let (after_init, after_first) = (t.after_init, t.after_first);
+    let complete = t.complete();
     let head = if complete {
         read_word(TOKEN[0].0.get().cast(), 0)
     } else {
@@ -578,6 +559,97 @@ fn attestation() {
     args[12] = after_first - after_init;
     host_call(imm::TOKEN, &args);
     say!("attestation token: {len} bytes in {ticks} counter ticks");
+}
+
+/// How a token request went, with the virtual counter after INIT and after
+/// the first CONTINUE (the one that signs).
+struct TokenRequest {
+    status: u64,
+    len: u64,
+    max: u64,
+    after_init: u64,
+    after_first: u64,
+}
+
+impl TokenRequest {
+    fn complete(&self) -> bool {
+        self.status == rsi::SUCCESS && self.len <= self.max && self.len <= 2 * GRANULE
+    }
+}
+
+/// A whole attestation token request into [`TOKEN`]: INIT with `challenge`,
+/// then the spec's loop, a granule at a time and pieces within it.
+fn request_token(challenge: &[u64; 8]) -> TokenRequest {
+    let init = smc(rsi::ATTESTATION_TOKEN_INIT, challenge);
+    let mut t = TokenRequest {
+        status: init[0],
+        len: 0,
+        max: init[1],
+        after_init: read_sysreg!("cntvct_el0"),
+        after_first: 0,
+    };
+    if t.status != rsi::SUCCESS {
+        return t;
+    }
+    for page in &TOKEN {
+        let ipa = page.0.get() as u64;
+        let mut offset = 0;
+        while offset < GRANULE {
+            let r = smc(
+                rsi::ATTESTATION_TOKEN_CONTINUE,
+                &[ipa, offset, GRANULE - offset],
+            );
+            if t.after_first == 0 {
+                t.after_first = read_sysreg!("cntvct_el0");
+            }
+            t.status = r[0];
+            if t.status != rsi::INCOMPLETE && t.status != rsi::SUCCESS {
+                return t;
+            }
+            offset += r[1];
+            t.len += r[1];
+            if t.status == rsi::SUCCESS {
+                return t;
+            }
+        }
+    }
+    t
+}
+
+/// The guest's part of `cargo xtask bench`: measured REC_ENTERs (host calls
+/// the host brackets), then RSI_MEASUREMENT_EXTEND and whole token requests
+/// between the markers. One case says every measured call succeeded.
+fn bench() {
+    let rounds = rampart_guest::BENCH_ROUNDS;
+    host_call(imm::BENCH, &[u64::from(rounds)]);
+    let mut pings = 0;
+    for _ in 0..rounds {
+        pings += u32::from(host_call(imm::BENCH, &[]).0 == rsi::SUCCESS);
+    }
+    let data = [0x5a; 64];
+    let mut extends = 0;
+    for _ in 0..rounds {
+        let args = extend_args(2, 64, &data);
+        let r = rt::smc_measured(
+            rsi::MEASUREMENT_EXTEND,
+            &args,
+            bench_id::RSI_MEASUREMENT_EXTEND,
+        );
+        extends += u32::from(r[0] == rsi::SUCCESS);
+    }
+    let mut tokens = 0;
+    for round in 0..rounds {
+        let challenge = core::array::from_fn(|i| u64::from(round) << 32 | i as u64);
+        rampart_arch::bench::begin(bench_id::ATTESTATION_TOKEN);
+        let t = request_token(&challenge);
+        rampart_arch::bench::end();
+        tokens += u32::from(t.complete());
+    }
+    report(
+        case::BENCH,
+        pings == rounds && extends == rounds && tokens == rounds,
+        &[u64::from(pings), u64::from(extends), u64::from(tokens)],
+    );
 }
 
 /// A synchronous external abort taken at EL1 on a data access.

@@ -310,24 +310,44 @@ pub fn mmio_read32(addr: u64) -> u32 {
 /// RSI and PSCI results fit in x0-x8 (MEASUREMENT_READ uses them all); the
 /// RMM may write realm memory the arguments point at, so this is not `nomem`.
 pub fn smc(fid: u32, args: &[u64]) -> [u64; 9] {
+    smc_with::<false>(fid, args, 0)
+}
+
+/// [`smc`] between the benchmark markers (`rampart_arch::bench`), with
+/// benchmark id `bench` in x16: what `cargo xtask bench` counts.
+pub fn smc_measured(fid: u32, args: &[u64], bench: u64) -> [u64; 9] {
+    smc_with::<true>(fid, args, bench)
+}
+
+fn smc_with<const MEASURED: bool>(fid: u32, args: &[u64], bench: u64) -> [u64; 9] {
     let mut r = [0u64; 11];
     r[0] = u64::from(fid);
     r[1..=args.len()].copy_from_slice(args);
+    macro_rules! smc_asm {
+        ($($template:literal),+) => {
+            asm!(
+                $($template),+,
+                inout("x0") r[0], inout("x1") r[1], inout("x2") r[2], inout("x3") r[3],
+                inout("x4") r[4], inout("x5") r[5], inout("x6") r[6], inout("x7") r[7],
+                inout("x8") r[8], inout("x9") r[9], inout("x10") r[10],
+                lateout("x11") _, lateout("x12") _, lateout("x13") _, lateout("x14") _,
+                lateout("x15") _, inout("x16") bench => _, lateout("x17") _,
+                options(nostack)
+            )
+        };
+    }
     // SAFETY: an SMC from R-EL1 traps to the RMM, which returns to the next
     // instruction with results in x0-x8; x9-x17 are declared clobbered in
     // case it does not preserve them. Memory it writes is guest memory
-    // whose address the guest passed, owned by statics with interior mutability.
+    // whose address the guest passed, owned by statics with interior
+    // mutability. The markers are unallocated HINTs, which execute as NOPs.
     unsafe {
-        asm!(
-            "smc #0",
-            inout("x0") r[0], inout("x1") r[1], inout("x2") r[2], inout("x3") r[3],
-            inout("x4") r[4], inout("x5") r[5], inout("x6") r[6], inout("x7") r[7],
-            inout("x8") r[8], inout("x9") r[9], inout("x10") r[10],
-            lateout("x11") _, lateout("x12") _, lateout("x13") _, lateout("x14") _,
-            lateout("x15") _, lateout("x16") _, lateout("x17") _,
-            options(nostack)
-        )
-    };
+        if MEASURED {
+            smc_asm!("hint #0x7e", "smc #0", "hint #0x7f");
+        } else {
+            smc_asm!("smc #0");
+        }
+    }
     let mut out = [0u64; 9];
     out.copy_from_slice(&r[..9]);
     out

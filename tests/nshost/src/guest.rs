@@ -9,11 +9,13 @@
 //! One host CPU runs both RECs: a REC waiting for the other one yields
 //! with a host call, and the loop switches RECs.
 
+use crate::bench::rmi_measured;
 use crate::realm::{all_zero, fill, ok, rmi, write_u64};
 use core::arch::asm;
 use rampart_arch::{read_sysreg, write_sysreg};
 use rampart_guest::layout::{self, GRANULE as G};
 use rampart_guest::{case as gcase, imm};
+use rampart_ipc::bench as bench_id;
 use rampart_ipc::lease::Granule;
 use rampart_ipc::rec_abi::{MAX_AUX, RecEntry, RecExit, RecParams, entry, exit, params};
 use rampart_ipc::rmi;
@@ -175,8 +177,20 @@ struct Rec {
 
 impl Rec {
     fn enter(&mut self) -> (u64, bool, RecExit) {
+        self.enter_with(false)
+    }
+
+    /// REC_ENTER; `measured` brackets the SMC with the benchmark markers
+    /// (and skips the FP pattern, which would be counted with it).
+    fn enter_with(&mut self, measured: bool) -> (u64, bool, RecExit) {
         self.entry.write(ns_granule(self.run));
-        let (status, fp_ok) = rec_enter(self.pa, self.run);
+        let (status, fp_ok) = if measured {
+            let args = [self.pa, self.run];
+            let r = rmi_measured(rmi::REC_ENTER, &args, bench_id::REC_ENTER_HOST_CALL);
+            (r[0], true)
+        } else {
+            rec_enter(self.pa, self.run)
+        };
         let x = RecExit::read(ns_granule(self.run));
         if status == rmi::SUCCESS {
             // Hand the list registers back as the guest left them.
@@ -265,8 +279,11 @@ pub fn run() {
     write_u64(realm_params, 0x810, 1);
     write_u64(realm_params, 0x818, 2);
     let created = ok(&rmi(rmi::REALM_CREATE, &[rd, realm_params]));
-    let tables = ok(&rmi(rmi::RTT_CREATE, &[rd, rtt_l2, layout::BASE, 2]))
-        && ok(&rmi(rmi::RTT_CREATE, &[rd, rtt_l3, layout::BASE, 3]));
+    let rtt_create = |rtt: u64, level: u64| {
+        let args = [rd, rtt, layout::BASE, level];
+        ok(&rmi_measured(rmi::RTT_CREATE, &args, bench_id::RTT_CREATE))
+    };
+    let tables = rtt_create(rtt_l2, 2) && rtt_create(rtt_l3, 3);
     let ripas = init_ripas(rd, layout::BASE, layout::INIT_RIPAS_TOP)
         && init_ripas(rd, layout::LAZY_PAGE, layout::LAZY_PAGE + G);
 
@@ -284,7 +301,12 @@ pub fn run() {
         g.bytes_mut()[..chunk.len()].copy_from_slice(chunk);
         let pa = pool.delegate();
         let ipa = layout::BASE + page * G;
-        populated &= ok(&rmi(rmi::DATA_CREATE, &[rd, pa, ipa, src, 1]));
+        let args = [rd, pa, ipa, src, 1];
+        populated &= ok(&rmi_measured(
+            rmi::DATA_CREATE,
+            &args,
+            bench_id::DATA_CREATE,
+        ));
         data[data_count] = (ipa, pa);
         data_count += 1;
     }
@@ -509,6 +531,13 @@ struct Runner {
     enter_failed: bool,
     system_off: bool,
     enters: u32,
+
+    /// Measured REC_ENTERs still to come (the guest announced them with
+    /// [`imm::BENCH`]), how many were measured, and how many of those did
+    /// not come back on a host call.
+    bench_enters: u32,
+    bench_measured: u32,
+    bench_off_path: u32,
 }
 
 /// What to do after an exit.
@@ -557,6 +586,9 @@ impl Runner {
             enter_failed: false,
             system_off: false,
             enters: 0,
+            bench_enters: 0,
+            bench_measured: 0,
+            bench_off_path: 0,
         }
     }
 
@@ -564,7 +596,15 @@ impl Runner {
         while self.enters < MAX_ENTERS {
             self.enters += 1;
             let cur = self.current;
-            let (status, fp_ok, x) = self.recs[cur].enter();
+            let measured = self.bench_enters > 0;
+            if measured {
+                self.bench_enters -= 1;
+                self.bench_measured += 1;
+            }
+            let (status, fp_ok, x) = self.recs[cur].enter_with(measured);
+            if measured && (x.reason != exit::HOST_CALL || x.imm as u16 != imm::BENCH) {
+                self.bench_off_path += 1;
+            }
             self.ns_fp_intact &= fp_ok;
             if status != rmi::SUCCESS {
                 defmt::error!("REC_ENTER of REC {=usize} -> {=u64:#x}", cur, status);
@@ -959,6 +999,14 @@ impl Runner {
                 self.relay_token(x);
                 Next::Stay
             }
+            imm::BENCH => {
+                // An announcement carries the number of measured rounds; the
+                // rounds themselves carry 0.
+                if x.gprs[0] != 0 {
+                    self.bench_enters = (x.gprs[0] as u32).min(rampart_guest::BENCH_MAX_ROUNDS);
+                }
+                Next::Stay
+            }
             imm::FATAL => {
                 defmt::error!(
                     "guest fatal error on REC {=usize}: ESR {=u64:#x} ELR {=u64:#x} FAR {=u64:#x}",
@@ -1049,6 +1097,13 @@ impl Runner {
             self.enter_failed,
             self.unexpected,
             self.enters
+        );
+        case!(
+            "bench_rec_enter_host_call",
+            self.bench_measured == rampart_guest::BENCH_ROUNDS && self.bench_off_path == 0,
+            "{=u32} measured REC_ENTERs, {=u32} not ended by the guest's host call",
+            self.bench_measured,
+            self.bench_off_path
         );
         let reported = self.guest_results.iter().filter(|r| r.is_some()).count() as u64;
         case!(

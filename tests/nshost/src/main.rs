@@ -44,7 +44,9 @@ macro_rules! case {
     }};
 }
 
+mod bench;
 mod guest;
+mod interop;
 mod realm;
 mod rt;
 
@@ -56,11 +58,20 @@ fn neg(e: PsciError) -> u64 {
 extern "C" fn nshost_main(dtb: u64) -> ! {
     rt::init_primary();
     defmt::info!("nshost: up at EL2 (NS), dtb {=u64:#x}", dtb);
+    interop::announce();
 
     let v = call(smccc::SMCCC_VERSION, &[]);
+    // Root implements SMCCC 1.2; TF-A's BL31 reports its own (1.5 in
+    // v2.14/v2.15, include/lib/smccc.h SMCCC_MAJOR/MINOR_VERSION).
+    let version_ok = if interop::TF_A {
+        interop::relaxed("smccc_version", "SMCCC 1.2 or later, not exactly 1.2");
+        interop::smccc_at_least_1_2(v[0])
+    } else {
+        v[0] == smccc::SMCCC_VERSION_1_2
+    };
     case!(
         "smccc_version",
-        v[0] == smccc::SMCCC_VERSION_1_2,
+        version_ok,
         "SMCCC_VERSION = {=u64:#x}",
         v[0]
     );
@@ -70,9 +81,21 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
         &[u64::from(smccc::SMCCC_VERSION)],
     )[0];
     let b = call(smccc::SMCCC_ARCH_FEATURES, &[0x8000_7fff])[0];
+    // 0x80007fff is SMCCC_ARCH_WORKAROUND_2: unknown to root; TF-A's BL31
+    // answers it (NOT_REQUIRED, -2, unless built with
+    // DYNAMIC_WORKAROUND_CVE_2018_3639: services/arm_arch_svc).
+    let b_ok = if interop::TF_A {
+        interop::relaxed(
+            "smccc_arch_features",
+            "ARCH_FEATURES(WORKAROUND_2) is one of SMCCC's answers (-2..=1), not only NOT_SUPPORTED",
+        );
+        (-2..=1).contains(&(b as i64))
+    } else {
+        b == SMC_UNKNOWN
+    };
     case!(
         "smccc_arch_features",
-        a == 0 && b == SMC_UNKNOWN,
+        a == 0 && b_ok,
         "ARCH_FEATURES: {=u64:#x} {=u64:#x}",
         a,
         b
@@ -92,9 +115,21 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
         &[u64::from(smccc::PSCI_CPU_SUSPEND_64)],
     )[0];
     let bogus = call(smccc::PSCI_FEATURES, &[0x8400_00ff])[0];
+    // Root has no CPU_SUSPEND; TF-A's QEMU port has (a validate_power_state
+    // hook, plat/qemu/common/qemu_pm.c), so PSCI_FEATURES gives its feature
+    // flags (PSCI 1.1, 5.1.14: a non-negative value).
+    let suspend_ok = if interop::TF_A {
+        interop::relaxed(
+            "psci_features",
+            "CPU_SUSPEND NOT_SUPPORTED or feature flags (>= 0)",
+        );
+        suspend == neg(PsciError::NotSupported) || (suspend as i64) >= 0
+    } else {
+        suspend == neg(PsciError::NotSupported)
+    };
     case!(
         "psci_features",
-        on == 0 && suspend == neg(PsciError::NotSupported) && bogus == neg(PsciError::NotSupported),
+        on == 0 && suspend_ok && bogus == neg(PsciError::NotSupported),
         "PSCI_FEATURES: {=u64:#x} {=u64:#x} {=u64:#x}",
         on,
         suspend,
@@ -102,9 +137,21 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
     );
 
     let m = call(smccc::PSCI_MIGRATE_INFO_TYPE, &[])[0];
+    // No Trusted OS to migrate: root says 2 (not present); TF-A's BL31
+    // without an SPD says NOT_SUPPORTED (psci_spd_migrate_info,
+    // lib/psci/psci_common.c).
+    let m_ok = if interop::TF_A {
+        interop::relaxed(
+            "migrate_info_type",
+            "2 (no Trusted OS) or NOT_SUPPORTED (no SPD), not only 2",
+        );
+        m == smccc::MIGRATE_TYPE_NOT_PRESENT || m == neg(PsciError::NotSupported)
+    } else {
+        m == smccc::MIGRATE_TYPE_NOT_PRESENT
+    };
     case!(
         "migrate_info_type",
-        m == smccc::MIGRATE_TYPE_NOT_PRESENT,
+        m_ok,
         "MIGRATE_INFO_TYPE = {=u64:#x}",
         m
     );
@@ -126,6 +173,8 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
         &bad[..3]
     );
 
+    bench::host_calls(realm::BENCH_PAGE);
+
     let delegate = call(rmm_el3::GTSI_DELEGATE, &[0x8000_0000])[0];
     let boot = call(rmm_el3::BOOT_COMPLETE, &[0])[0];
     let req = call(rmm_el3::REQ_COMPLETE, &[0])[0];
@@ -138,17 +187,30 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
         req
     );
 
+    if interop::TF_A {
+        interop::relaxed(
+            "realm_granule_read_aborts",
+            "a granule protection fault at EL2 (SCR_EL3.GPF clear), not an external abort",
+        );
+    }
     let (value, fault) = rt::probe(BOARD.rmm.base);
     let survived = call(smccc::PSCI_VERSION, &[])[0] == smccc::PSCI_VERSION_1_1;
     case!(
         "realm_granule_read_aborts",
-        fault.is_some_and(rt::is_external_abort) && survived,
+        fault.is_some_and(rt::is_gpc_abort) && survived,
         "read of {=u64:#x}: value {=u64:#x}, ESR {=?}",
         BOARD.rmm.base,
         value,
         fault
     );
 
+    // CPU_SUSPEND is unknown to root only: TF-A would suspend the core.
+    if interop::TF_A {
+        interop::skipped(
+            "unknown_fids",
+            "CPU_SUSPEND (implemented by TF-A's QEMU port)",
+        );
+    }
     let unknown = [
         0u32,
         0x8000_00ff,
@@ -161,6 +223,9 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
     ];
     let mut all = true;
     for fid in unknown {
+        if interop::TF_A && fid == smccc::PSCI_CPU_SUSPEND_64 {
+            continue;
+        }
         let r = call(fid, &[1, 2, 3]);
         // Unknown calls answer -1 and leave every other register as it was.
         let ok = r[0] == SMC_UNKNOWN && (fid == smccc::PSCI_CPU_SUSPEND_64 || r[1..4] == [1, 2, 3]);
@@ -176,6 +241,7 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
 
     let passed = PASSED.load(Ordering::Relaxed);
     let failed = FAILED.load(Ordering::Relaxed);
+    interop::summary();
     defmt::info!("verdict: {=u32} passed, {=u32} failed", passed, failed);
     call(smccc::PSCI_SYSTEM_OFF, &[]);
     loop {
@@ -242,10 +308,21 @@ fn cpu_on_cases() {
 
     let already = call(smccc::PSCI_CPU_ON_64, &[0, entry, 0])[0];
     let bad_target = call(smccc::PSCI_CPU_ON_64, &[0xff, entry, 0])[0];
-    let into_rmm = call(
-        smccc::PSCI_CPU_ON_64,
-        &[BOARD.topology.mpidr_of(1), BOARD.rmm.base, 0],
-    )[0];
+    // Root refuses an entry point outside NS memory. TF-A's QEMU port has
+    // no validate_ns_entrypoint hook (plat/qemu/common/qemu_pm.c), so
+    // BL31 would start the core there, where it faults for ever.
+    let into_rmm = if interop::TF_A {
+        interop::skipped(
+            "cpu_on_errors",
+            "CPU_ON into the RMM region (TF-A's QEMU port checks no NS entry point)",
+        );
+        neg(PsciError::InvalidAddress)
+    } else {
+        call(
+            smccc::PSCI_CPU_ON_64,
+            &[BOARD.topology.mpidr_of(1), BOARD.rmm.base, 0],
+        )[0]
+    };
     case!(
         "cpu_on_errors",
         already == neg(PsciError::AlreadyOn)

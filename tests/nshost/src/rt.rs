@@ -175,7 +175,16 @@ pub fn probe(addr: u64) -> (u64, Option<u64>) {
     (value, (esr != 0).then_some(esr))
 }
 
-/// A data abort at EL2 reported as a synchronous external abort.
-pub fn is_external_abort(esr_value: u64) -> bool {
-    esr::class(esr_value) == esr::EC_DABT_CURRENT && esr_value & 0x3f == esr::FSC_SEA
+/// A data abort at EL2 from the granule protection check, as EL3 makes it
+/// reach NS-EL2: root takes granule protection faults itself and delivers
+/// them as synchronous external aborts; TF-A's BL31 leaves SCR_EL3.GPF
+/// clear, so the fault is reported at EL2 as a GPF (DFSC 0b101000, Arm
+/// DDI0615 "Granule protection checks").
+pub fn is_gpc_abort(esr_value: u64) -> bool {
+    let fsc = if crate::interop::TF_A {
+        esr::FSC_GPF
+    } else {
+        esr::FSC_SEA
+    };
+    esr::class(esr_value) == esr::EC_DABT_CURRENT && esr_value & 0x3f == fsc
 }

@@ -33,7 +33,7 @@ pub fn firmware_cargo(ws: &Workspace, subcommand: &str, package: &str, board: Bo
 
 /// Converts a firmware ELF to `<out>/<stem>.bin` and keeps the ELF beside it
 /// as `<stem>.elf`; returns the flat binary.
-fn flatten(
+pub fn flatten(
     ws: &Workspace,
     objcopy: &Path,
     package: &str,
@@ -80,16 +80,25 @@ pub fn build(ws: &Workspace, board: Board) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
-fn cargo_build(
+/// Builds one firmware crate for `board`, with the guest image to embed
+/// (nshost) and any further variables for its build script.
+pub fn cargo_build(
     ws: &Workspace,
     package: &str,
     board: Board,
     guest_bin: Option<&Path>,
+    env: &[(&str, &str)],
 ) -> anyhow::Result<()> {
     let mut command = firmware_cargo(ws, "build", package, board);
     if let Some(guest_bin) = guest_bin {
         command.env(GUEST_BIN_ENV, guest_bin);
     }
+    // nshost's interop variables (tests/nshost/build.rs) apply only when
+    // the caller passes them, never from the user's environment.
+    command
+        .env_remove("RAMPART_NS_BASE")
+        .env_remove("RAMPART_NSHOST_EL3")
+        .envs(env.iter().copied());
     if !run_status(&mut command)? {
         bail!("building {package} for {} failed", board.name());
     }
@@ -104,13 +113,13 @@ fn build_flash(
     out: &Path,
 ) -> anyhow::Result<()> {
     let (guest_package, guest_stem) = GUEST;
-    cargo_build(ws, guest_package, board, None)?;
+    cargo_build(ws, guest_package, board, None, &[])?;
     let guest = flatten(ws, objcopy, guest_package, guest_stem, out)?;
     let guest_bin = out.join(format!("{guest_stem}.bin"));
 
     for (package, _) in FIRMWARE {
         let embeds_guest = (package == GUEST_HOST).then_some(guest_bin.as_path());
-        cargo_build(ws, package, board, embeds_guest)?;
+        cargo_build(ws, package, board, embeds_guest, &[])?;
     }
     let mut flat = Vec::new();
     for (package, stem) in FIRMWARE {
@@ -156,7 +165,7 @@ fn build_bl31_and_rmm(
     let [root, realm, _] = FIRMWARE;
     let mut report = Vec::new();
     for (package, stem) in [root, realm] {
-        cargo_build(ws, package, board, None)?;
+        cargo_build(ws, package, board, None, &[])?;
         let flat = flatten(ws, objcopy, package, stem, out)?;
         let ram_end = elf_symbol(&ws.elf(package), "__ram_end")?;
         report.push((stem, flat.len() as u64, ram_end));

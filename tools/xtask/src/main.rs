@@ -10,11 +10,18 @@
 //! * `package` — a FIP with root as BL31 and realm as the RMM, for boards
 //!   whose TF-A BL1/BL2 load them (FVP RD-V3).
 //! * `trace FILE` — decode a capture offline.
+//! * `interop` — Rampart's images against the reference stack on QEMU:
+//!   `--tfa-bl31 FILE` boots our RMM and nshost under TF-A's BL1/BL2/BL31,
+//!   `--tf-rmm FILE` boots TF-RMM under our root.
+//! * `bench` — instructions per RMI/RSI call on QEMU (a TCG plugin counts
+//!   them), image sizes and static RAM per board; JSON and a table.
 
 mod attest;
+mod bench;
 mod board;
 mod firmware;
 mod flash;
+mod interop;
 mod package;
 mod prereq;
 mod qemu;
@@ -89,6 +96,53 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+    /// Count guest instructions per RMI/RSI call on QEMU (TCG plugin, -icount) and report
+    /// image sizes and static RAM per board: a table, and JSON in target/rampart/bench.json.
+    Bench {
+        /// Boots to run; all must give the same counts.
+        #[arg(long, default_value_t = 1)]
+        runs: u32,
+        /// Where to write the JSON result.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Kill QEMU and fail after this many seconds (per run).
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Run against the reference stack on QEMU virt: our RMM and nshost under TF-A's
+    /// BL1/BL2/BL31 (--tfa-bl31), or TF-RMM under our root (--tf-rmm).
+    #[command(group(clap::ArgGroup::new("stack").required(true).args(["tfa_bl31", "tf_rmm"])))]
+    Interop {
+        /// TF-A's bl31.bin (PLAT=qemu, RME, QEMU_USE_GIC_DRIVER=QEMU_GICV3); bl1.bin and
+        /// bl2.bin are taken from the same directory unless given.
+        #[arg(long, value_name = "FILE")]
+        tfa_bl31: Option<PathBuf>,
+        /// TF-A's bl1.bin (default: beside --tfa-bl31).
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires = "tfa_bl31",
+            conflicts_with = "tf_rmm"
+        )]
+        tfa_bl1: Option<PathBuf>,
+        /// TF-A's bl2.bin (default: beside --tfa-bl31).
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires = "tfa_bl31",
+            conflicts_with = "tf_rmm"
+        )]
+        tfa_bl2: Option<PathBuf>,
+        /// A TF-RMM image (rmm.img) to boot under Rampart's root.
+        #[arg(long, value_name = "FILE")]
+        tf_rmm: Option<PathBuf>,
+        /// Kill QEMU and fail after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        /// Number of emulated cores.
+        #[arg(long, default_value_t = 4)]
+        smp: u32,
+    },
     /// Decode a trace capture (e.g. target/rampart/qemu-virt/trace.bin) against the built ELFs.
     Trace {
         file: PathBuf,
@@ -131,6 +185,7 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
                 timeout: Duration::from_secs(timeout),
                 smp,
                 icount,
+                ..Default::default()
             };
             board.ensure_runnable()?;
             println!("qemu: {}", prereq::check_qemu()?);
@@ -153,6 +208,44 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
                 timeout: Duration::from_secs(timeout),
             },
         ),
+        Command::Bench {
+            runs,
+            json,
+            timeout,
+        } => bench::run(
+            &ws,
+            &bench::Options {
+                timeout: Duration::from_secs(timeout),
+                runs,
+                json,
+            },
+        ),
+        Command::Interop {
+            tfa_bl31,
+            tfa_bl1,
+            tfa_bl2,
+            tf_rmm,
+            timeout,
+            smp,
+        } => {
+            let options = qemu::RunOptions {
+                timeout: Duration::from_secs(timeout),
+                smp,
+                ..Default::default()
+            };
+            match (tfa_bl31, tf_rmm) {
+                (Some(bl31), None) => {
+                    let images = interop::tf_a::TfaImages::locate(
+                        &bl31,
+                        tfa_bl1.as_deref(),
+                        tfa_bl2.as_deref(),
+                    );
+                    interop::tf_a::run(&ws, &images, &options)
+                }
+                (None, Some(tf_rmm)) => interop::tf_rmm::run_tf_rmm(&ws, &tf_rmm, &options),
+                _ => unreachable!("clap requires exactly one of --tfa-bl31 and --tf-rmm"),
+            }
+        }
         Command::Trace { file, board } => {
             qemu::decode_file(&ws, board, &file)?;
             Ok(true)

@@ -16,6 +16,7 @@ use crate::prereq::QEMU;
 use crate::verdict::{Ending, Event, RunReport, Tracker};
 use crate::workspace::{Workspace, describe};
 
+#[derive(Default)]
 pub struct RunOptions {
     pub timeout: Duration,
     pub smp: u32,
@@ -23,6 +24,10 @@ pub struct RunOptions {
     /// instruction executed, so counter deltas the firmware logs count
     /// instructions (deterministic, single-threaded TCG).
     pub icount: bool,
+    /// A TCG plugin and its arguments (`-plugin PATH,arg=value`).
+    pub plugin: Option<String>,
+    /// Print only warnings, errors and the verdict, not the whole trace.
+    pub quiet: bool,
 }
 
 /// How long QEMU may keep running after nshost's verdict (it should power off).
@@ -59,15 +64,31 @@ fn print_lines(lines: &[Line]) {
     let _ = stdout.flush();
 }
 
-/// Prints lines and lets the tracker see them; returns what they told it.
-fn show(lines: &[Line], tracker: &mut Tracker) -> Vec<Event> {
-    print_lines(lines);
+/// Prints lines (when `quiet`, only warnings, errors, failed cases and the
+/// verdict) and lets the tracker see them; returns what they told it.
+fn show(lines: &[Line], tracker: &mut Tracker, quiet: bool) -> Vec<Event> {
+    if quiet {
+        let notable = |l: &&Line| {
+            matches!(l.level.as_deref(), Some("WARN" | "ERROR"))
+                || l.text.contains("FAIL")
+                || l.text.starts_with("verdict")
+        };
+        let shown: Vec<Line> = lines.iter().filter(notable).cloned().collect();
+        print_lines(&shown);
+    } else {
+        print_lines(lines);
+    }
     lines.iter().map(|l| tracker.observe(l)).collect()
 }
 
 /// The QEMU command line for a board's flash image.
 pub fn command(ws: &Workspace, board: Board, options: &RunOptions) -> Command {
-    let flash = ws.out_dir(board).join("flash.bin");
+    virt_command(&ws.out_dir(board).join("flash.bin"), "2G", options)
+}
+
+/// QEMU `virt` with RME booting `flash` from pflash0, with `memory` of
+/// DRAM, UART0 on stdout.
+pub fn virt_command(flash: &Path, memory: &str, options: &RunOptions) -> Command {
     let mut command = Command::new(QEMU);
     command
         .args([
@@ -76,7 +97,7 @@ pub fn command(ws: &Workspace, board: Board, options: &RunOptions) -> Command {
             "-cpu",
             "max,x-rme=on",
         ])
-        .args(["-smp", &options.smp.to_string(), "-m", "2G"])
+        .args(["-smp", &options.smp.to_string(), "-m", memory])
         .arg("-bios")
         .arg(flash)
         .args([
@@ -85,6 +106,9 @@ pub fn command(ws: &Workspace, board: Board, options: &RunOptions) -> Command {
         .args(["-net", "none", "-no-reboot"]);
     if options.icount {
         command.args(["-icount", "shift=0,sleep=off"]);
+    }
+    if let Some(plugin) = &options.plugin {
+        command.args(["-plugin", plugin]);
     }
     command
 }
@@ -104,14 +128,26 @@ impl Drop for KillOnDrop {
 /// Boots the built flash image, prints the decoded trace live, saves the raw
 /// capture to `target/rampart/<board>/trace.bin` and reports how it ended.
 pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result<RunReport> {
-    let mut decoder = decoder(ws, board)?;
+    let decoder = decoder(ws, board)?;
     let capture_path = ws.out_dir(board).join("trace.bin");
+    run_command(command(ws, board, options), decoder, &capture_path, options)
+}
+
+/// Runs a QEMU `command`, decoding its UART0 output live with `decoder`
+/// (the trace; any other text shows as `[uart]` lines), saves the raw
+/// stream to `capture_path`, stops it `options.timeout` after the start
+/// (sooner after nshost's verdict or a panic) and reports how it ended.
+pub fn run_command(
+    mut command: Command,
+    mut decoder: Decoder,
+    capture_path: &Path,
+    options: &RunOptions,
+) -> anyhow::Result<RunReport> {
     let mut capture = BufWriter::new(
-        File::create(&capture_path)
+        File::create(capture_path)
             .with_context(|| format!("creating {}", capture_path.display()))?,
     );
 
-    let mut command = command(ws, board, options);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -150,7 +186,7 @@ pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result
                 capture
                     .write_all(&bytes)
                     .context("writing the trace capture")?;
-                for event in show(&decoder.feed(&bytes), &mut tracker) {
+                for event in show(&decoder.feed(&bytes), &mut tracker, options.quiet) {
                     let (grace, reason) = match event {
                         Event::Verdict => (
                             AFTER_VERDICT,
@@ -180,9 +216,9 @@ pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result
         capture
             .write_all(&bytes)
             .context("writing the trace capture")?;
-        show(&decoder.feed(&bytes), &mut tracker);
+        show(&decoder.feed(&bytes), &mut tracker, options.quiet);
     }
-    show(&decoder.finish(), &mut tracker);
+    show(&decoder.finish(), &mut tracker, options.quiet);
     capture.flush().context("writing the trace capture")?;
     let status = child.0.wait().context("waiting for QEMU")?;
     println!(

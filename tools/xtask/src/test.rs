@@ -91,6 +91,25 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<bool> {
         judgement.print();
         step("end-to-end on QEMU", judgement.ok());
     }
+    if options.qemu {
+        // The benchmark is a measurement, not a speed test: this checks that
+        // it runs, counts every call and counts the same twice.
+        let bench = crate::bench::run(
+            ws,
+            &crate::bench::Options {
+                timeout: options.timeout,
+                runs: 2,
+                json: None,
+            },
+        );
+        if let Err(e) = &bench {
+            println!("{e:#}");
+        }
+        step(
+            "benchmark runs (two boots, identical counts)",
+            matches!(bench, Ok(true)),
+        );
+    }
 
     println!();
     println!("summary:");
@@ -129,6 +148,7 @@ fn end_to_end(ws: &Workspace, timeout: Duration) -> Result<Judgement, (anyhow::E
             timeout,
             smp: 4,
             icount: false,
+            ..Default::default()
         },
     )
     .map_err(fail)?;

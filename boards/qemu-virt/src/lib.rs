@@ -77,10 +77,17 @@ static PAS_MAP: [PasRegion; 20] = [
         range: Range::new(0x0800_0000, 16 * MB),
         gpi: Gpi::Any,
     },
+    // The trace UART and the console the boot manifest offers the RMM. Open
+    // to every PAS, as TF-A's QEMU port leaves it (v2.15.0
+    // `plat/qemu/common/qemu_bl31_setup.c`: `pas_regions` carves no UART, so
+    // it stays GPT_GPI_ANY): TF-RMM maps its console in the Realm PAS
+    // (`plat/arm/src/arm_setup.c` ARM_RMM_UART, MT_REALM), and QEMU shows
+    // the Realm PAS only the Non-secure address space, so no Realm-only UART
+    // exists here. Root, Rampart's RMM and nshost reach it as NS.
     PasRegion {
         name: "uart0",
         range: Range::new(0x0900_0000, 0x1000),
-        gpi: Gpi::NonSecure,
+        gpi: Gpi::Any,
     },
     PasRegion {
         name: "rtc",
@@ -196,9 +203,14 @@ pub static BOARD: BoardInfo = BoardInfo {
         base: 0x0900_0000,
         clock_hz: 0,
     },
+    // The manifest must name a nonzero reference clock: TF-RMM refuses a
+    // console without one (`drivers/pl011/src/pl011.c` pl011_init) and fails
+    // its boot with E_RMM_BOOT_UNKNOWN_ERROR. QEMU's PL011s run from the
+    // 24 MHz `apb-pclk` the virt machine describes (`hw/arm/virt.c`) and
+    // ignore the divisor; Rampart's RMM does not reprogram it.
     rmm_console: Uart {
         base: 0x0900_0000,
-        clock_hz: 0,
+        clock_hz: 24_000_000,
     },
     trace_lock: 0x400f_f000,
     gic: Gic {

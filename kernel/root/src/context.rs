@@ -40,6 +40,13 @@ pub struct Features {
     pub ecv2: bool,
     pub pauth: bool,
     pub rme: bool,
+    /// FEAT_SVE (ID_AA64PFR0_EL1.SVE).
+    pub sve: bool,
+    /// FEAT_SME (ID_AA64PFR1_EL1.SME), FEAT_SME2 (SME >= 2) and FEAT_SME_FA64
+    /// (ID_AA64SMFR0_EL1.FA64).
+    pub sme: bool,
+    pub sme2: bool,
+    pub sme_fa64: bool,
 }
 
 static FEATURES: Once<Features> = Once::new();
@@ -57,6 +64,14 @@ pub fn features() -> &'static Features {
         let mmfr3 = read_sysreg!("S3_0_C0_C7_3");
         let isar1 = read_sysreg!("id_aa64isar1_el1");
         let isar2 = read_sysreg!("S3_0_C0_C6_2");
+        let pfr1 = read_sysreg!("id_aa64pfr1_el1");
+        let sme = field(pfr1, 24);
+        // ID_AA64SMFR0_EL1 reads as zero without SME.
+        let smfr0 = if sme != 0 {
+            read_sysreg!("S3_0_C0_C4_5")
+        } else {
+            0
+        };
         Features {
             fgt: field(mmfr0, 56) != 0,
             ecv2: field(mmfr0, 60) >= 2,
@@ -72,6 +87,10 @@ pub fn features() -> &'static Features {
                 | field(isar1, 28)
                 | field(isar2, 12)
                 != 0,
+            sve: field(pfr0, 32) != 0,
+            sme: sme != 0,
+            sme2: sme >= 2,
+            sme_fa64: smfr0 >> 63 != 0,
         }
     })
 }
@@ -120,10 +139,74 @@ pub fn scr_for(world: World) -> u64 {
             scr |= bits;
         }
     }
+    // SCR_EL3.EnTP2 stays 0 in both worlds although the Realm world may use
+    // SME (`cptr_for`; TF-A sets it for the Realm world, v2.15.0
+    // `lib/el3_runtime/aarch64/context_mgmt.c` setup_realm_context): no EL2
+    // control traps TPIDR2_EL0 without FEAT_FGT, neither Rampart's RMM nor
+    // TF-RMM (v0.8.0) switches it, so opening it would let realms pass
+    // values to each other through it.
     if world == World::Realm {
         scr |= SCR_NSE;
     }
     scr
+}
+
+/// CPTR_EL3.EZ (SVE) and ESM (SME); TFP (bit 10, FP/SIMD) stays 0.
+const CPTR_EZ: u64 = 1 << 8;
+const CPTR_ESM: u64 = 1 << 12;
+
+/// CPTR_EL3 for running a world. FP/SIMD is never trapped. SVE and SME
+/// stay trapped for the Normal world (root keeps no SVE/SME state for it),
+/// but are open to the Realm world where the CPU has them: an RMM reads the
+/// ID registers and probes and context-switches SVE and SME state itself
+/// (TF-RMM: `lib/arch/src/simd.c` simd_init), and the comms spec leaves
+/// FP/SIMD, SVE and SME registers and ZCR_EL2 to the RMM (TF-A v2.15.0
+/// `docs/components/rmm-el3-comms-spec.rst`, "Registers Not Managed by
+/// EL3"). TF-A opens them to the Realm world the same way
+/// (`context_mgmt.c` manage_extensions_realm_per_world).
+pub fn cptr_for(world: World) -> u64 {
+    let f = features();
+    let mut cptr = 0;
+    if world == World::Realm {
+        if f.sve {
+            cptr |= CPTR_EZ;
+        }
+        if f.sme {
+            cptr |= CPTR_ESM;
+        }
+    }
+    cptr
+}
+
+/// ZCR_EL3 and SMCR_EL3: the largest vector lengths the CPU has, so that
+/// EL3 does not limit what a lower EL chooses (TF-A v2.15.0
+/// `lib/extensions/sve/sve.c` sve_init_el3 with SVE_VECTOR_LEN 2048, and
+/// `lib/extensions/sme/sme.c` sme_init_el3: LEN max, FA64, EZT0). Per core;
+/// EL3 must not trap itself while writing them.
+pub fn init_vector_lengths() {
+    let f = features();
+    if !f.sve && !f.sme {
+        return;
+    }
+    write_sysreg!("cptr_el3", cptr_for(World::Realm));
+    rampart_arch::isb();
+    if f.sve {
+        // ZCR_EL3.LEN = 15: up to 2048-bit vectors.
+        write_sysreg!("S3_6_C1_C2_0", 0xf);
+    }
+    if f.sme {
+        // SMCR_EL3.LEN all ones (the CPU caps it), FA64 (bit 31), EZT0 (bit 30).
+        let mut smcr = 0x1ff;
+        if f.sme_fa64 {
+            smcr |= 1 << 31;
+        }
+        if f.sme2 {
+            smcr |= 1 << 30;
+        }
+        write_sysreg!("S3_6_C1_C2_6", smcr);
+    }
+    write_sysreg!("cptr_el3", cptr_for(World::NonSecure));
+    rampart_arch::isb();
 }
 
 /// The world the current SCR_EL3 selects.

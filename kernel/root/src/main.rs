@@ -44,8 +44,10 @@ const fn board_cpus(b: &BoardInfo) -> usize {
 fn init_this_core() {
     mmu::enable();
     write_sysreg!("vbar_el3", boot::vectors());
-    // CPTR_EL3: no FP/SIMD trap (TFP = 0); SVE/SME/AMU stay trapped.
-    write_sysreg!("cptr_el3", 0);
+    // CPTR_EL3: no FP/SIMD trap (TFP = 0); SVE and SME are set per world
+    // on every entry (context::cptr_for), after EL3's vector lengths.
+    context::init_vector_lengths();
+    write_sysreg!("cptr_el3", context::cptr_for(World::NonSecure));
     // MDCR_EL3: debug and PMU as reset; secure self-hosted debug off.
     write_sysreg!("mdcr_el3", 0);
     // The counter frequency every lower EL reads; warm-booted cores come

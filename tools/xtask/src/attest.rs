@@ -4,6 +4,8 @@
 //! relying-party tool's library, its RIM checked against the tool's
 //! prediction for the guest image.
 
+use std::path::{Path, PathBuf};
+
 use crate::board::Board;
 use crate::verdict::{CaseResult, RunReport};
 use crate::workspace::{GUEST, Workspace};
@@ -78,15 +80,43 @@ pub fn judge_token(ws: &Workspace, board: Board, report: &mut RunReport) {
 /// the guest image just built, prints the claims, and saves the token
 /// and CPAK next to the trace. Two end-to-end cases come out.
 pub fn check(ws: &Workspace, board: Board, capture: &Capture) -> Vec<(String, CaseResult)> {
-    let verified = verify(ws, board, capture);
+    let out = ws.out_dir(board);
+    let reference = Reference {
+        out: out.clone(),
+        guest: out.join(format!("{}.bin", GUEST.1)),
+        components: vec![
+            ("BL31", out.join("root.bin")),
+            ("RMM", out.join("realm.bin")),
+        ],
+    };
+    check_against(ws, board, capture, &reference)
+}
+
+/// What a run's token is checked against: the guest image (for the RIM),
+/// the platform's software components as (type, image file), and where
+/// the token and CPAK are saved.
+pub struct Reference {
+    pub out: PathBuf,
+    pub guest: PathBuf,
+    pub components: Vec<(&'static str, PathBuf)>,
+}
+
+/// [`check`] against the images of `reference` rather than the board's
+/// last build (e.g. another RMM in place of `realm.bin`).
+pub fn check_against(
+    ws: &Workspace,
+    board: Board,
+    capture: &Capture,
+    reference: &Reference,
+) -> Vec<(String, CaseResult)> {
+    let verified = verify(board, capture, &reference.out);
     let rim = verified
         .as_ref()
         .map_err(|_| "no verified token".to_string())
         .and_then(|token| {
             let desc = RealmDescription::from_json_file(&ws.root.join(GUEST_REALM))
                 .map_err(|e| format!("{e:#}"))?;
-            let guest = ws.out_dir(board).join(format!("{}.bin", GUEST.1));
-            let files: FileOverrides = [("guest.bin".to_string(), guest)].into();
+            let files: FileOverrides = [("guest.bin".to_string(), reference.guest.clone())].into();
             let prediction =
                 predict_rim_with_files(&desc, &ws.root, &files).map_err(|e| format!("{e:#}"))?;
             println!(
@@ -100,7 +130,7 @@ pub fn check(ws: &Workspace, board: Board, capture: &Capture) -> Vec<(String, Ca
     let platform = verified
         .as_ref()
         .map_err(|_| "no verified token".to_string())
-        .and_then(|token| platform_measurements(ws, board, token));
+        .and_then(|token| platform_measurements(&reference.components, token));
     [
         ("attestation_token_verified", verified.map(|_| ())),
         ("attestation_rim_predicted", rim),
@@ -121,17 +151,17 @@ pub fn check(ws: &Workspace, board: Board, capture: &Capture) -> Vec<(String, Ca
 }
 
 /// The platform token's software components are the root and RMM images
-/// just built: SHA-256 of root.bin and realm.bin, as a verifier's
-/// reference values would say.
+/// just built: SHA-256 of root.bin and realm.bin (or the images given), as
+/// a verifier's reference values would say.
 fn platform_measurements(
-    ws: &Workspace,
-    board: Board,
+    components: &[(&str, PathBuf)],
     token: &VerifiedToken,
 ) -> Result<(), String> {
     use sha2::Digest;
-    let out = ws.out_dir(board);
-    for (kind, file) in [("BL31", "root.bin"), ("RMM", "realm.bin")] {
-        let image = std::fs::read(out.join(file)).map_err(|e| format!("{file}: {e}"))?;
+    for (kind, path) in components {
+        let kind = *kind;
+        let file = path.display();
+        let image = std::fs::read(path).map_err(|e| format!("{file}: {e}"))?;
         let want = sha2::Sha256::digest(&image).to_vec();
         let found = token
             .platform
@@ -150,7 +180,7 @@ fn platform_measurements(
     Ok(())
 }
 
-fn verify(ws: &Workspace, board: Board, capture: &Capture) -> Result<VerifiedToken, String> {
+fn verify(board: Board, capture: &Capture, out: &Path) -> Result<VerifiedToken, String> {
     let token = capture.complete().ok_or_else(|| match &capture.malformed {
         Some(line) => format!("malformed token line in the trace: {line}"),
         None => "no complete attestation token in the trace".to_string(),
@@ -158,7 +188,6 @@ fn verify(ws: &Workspace, board: Board, capture: &Capture) -> Result<VerifiedTok
     let info = board.info().map_err(|e| format!("{e:#}"))?;
     let cpak = rampart_attest::platform::development_cpak_public(&info)
         .ok_or("the board has no development CPAK to verify with")?;
-    let out = ws.out_dir(board);
     let cpak_hex = hex::encode(cpak.to_sec1_point(false).as_bytes());
     let saved = std::fs::write(out.join("attestation-token.cbor"), token)
         .and_then(|()| std::fs::write(out.join("cpak.hex"), &cpak_hex));

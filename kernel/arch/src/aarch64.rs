@@ -188,6 +188,32 @@ pub fn smc(args: [u64; 8]) -> crate::SmcResult {
     crate::SmcResult(r)
 }
 
+/// Copies `N` words (`N` even) with `N / 2` paired loads and stores,
+/// unrolled. Firmware builds at `opt-level = "s"`, where LLVM turns any
+/// copy over a few words into a call to `memcpy`, which costs several times
+/// as many instructions; the world switch copies register frames on every
+/// SMC (`cargo xtask bench` showed it).
+#[inline(always)]
+pub fn copy_words<const N: usize>(dst: &mut [u64; N], src: &[u64; N]) {
+    const { assert!(N.is_multiple_of(2), "copy_words copies pairs") };
+    // SAFETY: both arrays are N words long and distinct (`&mut` and `&`);
+    // the loop reads exactly `src` and writes exactly `dst`.
+    unsafe {
+        asm!(
+            ".rept {pairs}",
+            "ldp {a}, {b}, [{src}], #16",
+            "stp {a}, {b}, [{dst}], #16",
+            ".endr",
+            pairs = const N / 2,
+            src = inout(reg) src.as_ptr() => _,
+            dst = inout(reg) dst.as_mut_ptr() => _,
+            a = out(reg) _,
+            b = out(reg) _,
+            options(nostack, preserves_flags)
+        )
+    };
+}
+
 /// Benchmark markers for `cargo xtask bench`: two unallocated HINT
 /// instructions (architectural NOPs, so free on hardware and in QEMU without
 /// the counting plugin). The plugin counts the instructions a CPU executes

@@ -16,6 +16,28 @@ pub struct Frame {
     pub spsr: u64,
 }
 
+const FRAME_WORDS: usize = 34;
+const _: () = assert!(core::mem::size_of::<Frame>() == FRAME_WORDS * 8);
+
+impl Frame {
+    /// `*self = *src` in 17 load/store pairs rather than a call to memcpy:
+    /// the world switch copies two frames per SMC.
+    pub fn copy_from(&mut self, src: &Frame) {
+        rampart_arch::copy_words(self.words_mut(), src.words());
+    }
+
+    fn words(&self) -> &[u64; FRAME_WORDS] {
+        // SAFETY: Frame is repr(C) of 34 u64 fields, so it has the size
+        // (asserted above), alignment and layout of [u64; 34] and no padding.
+        unsafe { &*(self as *const Frame).cast() }
+    }
+
+    fn words_mut(&mut self) -> &mut [u64; FRAME_WORDS] {
+        // SAFETY: as in `words`; the borrow is exclusive like `self`.
+        unsafe { &mut *(self as *mut Frame).cast() }
+    }
+}
+
 /// SPSR for entering EL2h (SP_EL2) with D, A, I and F masked.
 pub const SPSR_EL2H_MASKED: u64 = 0x3c9;
 /// SPSR.M values.
@@ -122,6 +144,20 @@ const SCR_NSE: u64 = 1 << 62;
 /// routed to EL3, and the enables of every feature whose EL2 registers
 /// EL3 switches (so neither world traps to EL3 touching them).
 pub fn scr_for(world: World) -> u64 {
+    world_controls(world).0
+}
+
+/// SCR_EL3 and CPTR_EL3 of each world, worked out once: every world switch
+/// writes both.
+static WORLD_CONTROLS: Once<[(u64, u64); 2]> = Once::new();
+
+fn world_controls(world: World) -> (u64, u64) {
+    let both = WORLD_CONTROLS
+        .call_once(|| [World::NonSecure, World::Realm].map(|w| (compute_scr(w), compute_cptr(w))));
+    both[world as usize]
+}
+
+fn compute_scr(world: World) -> u64 {
     let f = features();
     let mut scr = SCR_HCE | SCR_SIF | SCR_RW | SCR_NS;
     let enables = [
@@ -165,6 +201,10 @@ const CPTR_ESM: u64 = 1 << 12;
 /// EL3"). TF-A opens them to the Realm world the same way
 /// (`context_mgmt.c` manage_extensions_realm_per_world).
 pub fn cptr_for(world: World) -> u64 {
+    world_controls(world).1
+}
+
+fn compute_cptr(world: World) -> u64 {
     let f = features();
     let mut cptr = 0;
     if world == World::Realm {

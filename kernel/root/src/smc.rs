@@ -83,7 +83,7 @@ fn switch(cpu: &mut Cpu, frame: &mut Frame, from: World, to: World) {
         World::NonSecure => (&mut cpu.ns, &cpu.realm),
         World::Realm => (&mut cpu.realm, &cpu.ns),
     };
-    save.frame = *frame;
+    save.frame.copy_from(frame);
     save.el2.save();
     enter(load, to, frame);
 }
@@ -94,7 +94,7 @@ pub fn enter(ctx: &WorldContext, to: World, frame: &mut Frame) {
     write_sysreg!("cptr_el3", cptr_for(to));
     rampart_arch::isb();
     ctx.el2.restore();
-    *frame = ctx.frame;
+    frame.copy_from(&ctx.frame);
 }
 
 fn set_ret(frame: &mut Frame, values: &[u64]) {

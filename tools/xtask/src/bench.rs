@@ -21,7 +21,7 @@ use rampart_ipc::bench::{self as ids, Bench};
 use serde_json::{Value, json};
 
 use crate::board::Board;
-use crate::firmware::{self, elf_symbol};
+use crate::firmware::{self, symbol_in};
 use crate::prereq;
 use crate::qemu::{self, RunOptions};
 use crate::verdict;
@@ -316,14 +316,14 @@ fn image_size(ws: &Workspace, board: Board, stem: &'static str) -> anyhow::Resul
     let flat = std::fs::metadata(dir.join(format!("{stem}.bin")))
         .with_context(|| format!("{stem}.bin of {}", board.name()))?
         .len();
-    let sym = |name: &str| elf_symbol(&elf, name);
+    let bytes = std::fs::read(&elf).with_context(|| format!("reading {}", elf.display()))?;
+    let file =
+        object::File::parse(&*bytes).with_context(|| format!("parsing {}", elf.display()))?;
+    let sym = |name: &str| symbol_in(&file, &elf, name);
     let start = sym("__image_start")?;
     let text_end = sym("__text_end")?;
     let rodata_end = sym("__rodata_end")?;
     let image_end = sym("__image_end")?;
-    let bytes = std::fs::read(&elf).with_context(|| format!("reading {}", elf.display()))?;
-    let file =
-        object::File::parse(&*bytes).with_context(|| format!("parsing {}", elf.display()))?;
     // The kernels' heaps are statics named HEAP (kernel/common's HeapRegion).
     let heap = file
         .symbols()

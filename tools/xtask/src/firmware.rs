@@ -220,10 +220,16 @@ fn size_limits(info: &BoardInfo, bl31: Bl31Boot) -> [SizeLimit; 2] {
 
 /// The value of a symbol in an ELF file.
 pub fn elf_symbol(elf: &Path, name: &str) -> anyhow::Result<u64> {
-    use object::{Object, ObjectSymbol};
     let bytes = std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?;
     let file =
         object::File::parse(&*bytes).with_context(|| format!("parsing {}", elf.display()))?;
+    symbol_in(&file, elf, name)
+}
+
+/// The value of a symbol in an ELF file already parsed (`elf` names it in
+/// the error).
+pub fn symbol_in(file: &object::File<'_>, elf: &Path, name: &str) -> anyhow::Result<u64> {
+    use object::{Object, ObjectSymbol};
     file.symbols()
         .find(|s| s.name() == Ok(name))
         .map(|s| s.address())

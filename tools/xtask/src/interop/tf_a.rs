@@ -23,12 +23,13 @@ use rampart_fip::{DEFAULT_ALIGN, Fip};
 use rampart_ipc::trace::{NSHOST, REALM};
 use rampart_trace::Decoder;
 
+use super::{RampartImages, read};
 use crate::board::Board;
-use crate::firmware::{cargo_build, elf_symbol, flatten};
+use crate::firmware::elf_symbol;
 use crate::prereq;
 use crate::qemu::{self, RunOptions};
 use crate::verdict;
-use crate::workspace::{GUEST, Workspace};
+use crate::workspace::Workspace;
 
 /// TF-A's QEMU layout (plat/qemu/qemu/include/platform_def.h, v2.14/v2.15).
 /// `QEMU_FLASH0_SIZE`: pflash0, where `-bios` puts the flash image.
@@ -62,12 +63,6 @@ impl TfaImages {
             bl31: bl31.to_path_buf(),
         }
     }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    ensure!(!bytes.is_empty(), "{} is empty", path.display());
-    Ok(bytes)
 }
 
 /// The FIP BL1 and BL2 read: BL2, BL31, BL33 and the RMM, in fiptool's order.
@@ -106,23 +101,14 @@ pub fn flash(bl1: &[u8], fip: &[u8]) -> Result<Vec<u8>> {
 /// Builds the guest, the RMM and nshost (for TF-A's BL33 address) into
 /// `out`; returns (realm.bin, nshost.bin).
 fn build(ws: &Workspace, out: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
-    let board = Board::QemuVirt;
-    prereq::check_target(&ws.root)?;
-    let objcopy = prereq::objcopy(&ws.root)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let (guest_package, guest_stem) = GUEST;
-    cargo_build(ws, guest_package, board, None, &[])?;
-    flatten(ws, &objcopy, guest_package, guest_stem, out)?;
-    let guest_bin = out.join(format!("{guest_stem}.bin"));
-    cargo_build(ws, "rampart-realm", board, None, &[])?;
-    let realm = flatten(ws, &objcopy, "rampart-realm", "realm", out)?;
+    let images = RampartImages::start(ws, out)?;
+    let realm = images.build("rampart-realm", "realm", &[])?;
     let base = format!("{NS_IMAGE_OFFSET:#x}");
     let env = [
         ("RAMPART_NS_BASE", base.as_str()),
         ("RAMPART_NSHOST_EL3", "tf-a"),
     ];
-    cargo_build(ws, "rampart-nshost", board, Some(&guest_bin), &env)?;
-    let nshost = flatten(ws, &objcopy, "rampart-nshost", "nshost", out)?;
+    let nshost = images.build("rampart-nshost", "nshost", &env)?;
     let linked = elf_symbol(&out.join("nshost.elf"), "__image_start")?;
     ensure!(
         linked == NS_IMAGE_OFFSET,

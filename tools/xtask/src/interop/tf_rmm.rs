@@ -20,13 +20,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use rampart_ipc::trace::{NSHOST, ROOT};
 use rampart_trace::Decoder;
 
+use super::{RampartImages, read};
 use crate::attest::{self, Reference};
 use crate::board::Board;
-use crate::firmware::{cargo_build, flatten};
 use crate::flash::{self, Images};
 use crate::prereq;
 use crate::qemu::{self, RunOptions};
@@ -46,27 +46,12 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
 /// DRAM QEMU gets: the board's one bank (boards/qemu-virt `DRAM`).
 const MEMORY: &str = "2G";
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    ensure!(!bytes.is_empty(), "{} is empty", path.display());
-    Ok(bytes)
-}
-
 /// Builds the guest, root and nshost (for Rampart's root, unchanged) into
 /// `out`; returns (root.bin, nshost.bin).
 fn build(ws: &Workspace, out: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
-    let board = Board::QemuVirt;
-    prereq::check_target(&ws.root)?;
-    let objcopy = prereq::objcopy(&ws.root)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let (guest_package, guest_stem) = GUEST;
-    cargo_build(ws, guest_package, board, None, &[])?;
-    flatten(ws, &objcopy, guest_package, guest_stem, out)?;
-    let guest_bin = out.join(format!("{guest_stem}.bin"));
-    cargo_build(ws, "rampart-root", board, None, &[])?;
-    let root = flatten(ws, &objcopy, "rampart-root", "root", out)?;
-    cargo_build(ws, "rampart-nshost", board, Some(&guest_bin), &[])?;
-    let nshost = flatten(ws, &objcopy, "rampart-nshost", "nshost", out)?;
+    let images = RampartImages::start(ws, out)?;
+    let root = images.build("rampart-root", "root", &[])?;
+    let nshost = images.build("rampart-nshost", "nshost", &[])?;
     Ok((root, nshost))
 }
 

@@ -128,7 +128,9 @@ const SCR_NS: u64 = 1 << 0;
 const SCR_HCE: u64 = 1 << 8;
 const SCR_SIF: u64 = 1 << 9;
 const SCR_RW: u64 = 1 << 10;
-const SCR_ENSCXT: u64 = 1 << 12;
+/// SCR_EL3.EnSCXT is bit 25 (bit 12 is TWI, which would trap every WFI).
+const SCR_ENSCXT: u64 = 1 << 25;
+const SCR_ENTP2: u64 = 1 << 41;
 const SCR_APK: u64 = 1 << 16;
 const SCR_API: u64 = 1 << 17;
 const SCR_FGTEN: u64 = 1 << 27;
@@ -175,12 +177,14 @@ fn compute_scr(world: World) -> u64 {
             scr |= bits;
         }
     }
-    // SCR_EL3.EnTP2 stays 0 in both worlds although the Realm world may use
-    // SME (`cptr_for`; TF-A sets it for the Realm world, v2.15.0
-    // `lib/el3_runtime/aarch64/context_mgmt.c` setup_realm_context): no EL2
-    // control traps TPIDR2_EL0 without FEAT_FGT, neither Rampart's RMM nor
-    // TF-RMM (v0.8.0) switches it, so opening it would let realms pass
-    // values to each other through it.
+    // SCR_EL3.EnTP2 (TPIDR2_EL0) for the Normal world where SME is open to
+    // it (Linux `Documentation/arch/arm64/booting.rst`, SME). It stays 0
+    // for the Realm world: no EL2 control traps TPIDR2_EL0 without
+    // FEAT_FGT, and neither Rampart's RMM nor TF-RMM (v0.8.0) switches it,
+    // so opening it would let realms pass values to each other through it.
+    if world == World::NonSecure && f.sme {
+        scr |= SCR_ENTP2;
+    }
     if world == World::Realm {
         scr |= SCR_NSE;
     }
@@ -191,29 +195,28 @@ fn compute_scr(world: World) -> u64 {
 const CPTR_EZ: u64 = 1 << 8;
 const CPTR_ESM: u64 = 1 << 12;
 
-/// CPTR_EL3 for running a world. FP/SIMD is never trapped. SVE and SME
-/// stay trapped for the Normal world (root keeps no SVE/SME state for it),
-/// but are open to the Realm world where the CPU has them: an RMM reads the
-/// ID registers and probes and context-switches SVE and SME state itself
-/// (TF-RMM: `lib/arch/src/simd.c` simd_init), and the comms spec leaves
-/// FP/SIMD, SVE and SME registers and ZCR_EL2 to the RMM (TF-A v2.15.0
-/// `docs/components/rmm-el3-comms-spec.rst`, "Registers Not Managed by
-/// EL3"). TF-A opens them to the Realm world the same way
-/// (`context_mgmt.c` manage_extensions_realm_per_world).
+/// CPTR_EL3 for running a world. FP/SIMD is never trapped; SVE and SME are
+/// open to both worlds where the CPU has them. The Normal world's OS owns
+/// its SVE/SME state (Linux `Documentation/arch/arm64/booting.rst` requires
+/// CPTR_EL3.EZ and ESM set); an RMM reads the ID registers and
+/// context-switches SVE and SME state itself (TF-RMM: `lib/arch/src/simd.c`
+/// simd_init), and the comms spec leaves FP/SIMD, SVE and SME registers and
+/// ZCR_EL2 to the RMM (TF-A v2.15.0 `docs/components/rmm-el3-comms-spec.rst`,
+/// "Registers Not Managed by EL3"). TF-A opens them the same way
+/// (`context_mgmt.c` manage_extensions_nonsecure/realm_per_world).
 pub fn cptr_for(world: World) -> u64 {
     world_controls(world).1
 }
 
 fn compute_cptr(world: World) -> u64 {
     let f = features();
+    let _ = world;
     let mut cptr = 0;
-    if world == World::Realm {
-        if f.sve {
-            cptr |= CPTR_EZ;
-        }
-        if f.sme {
-            cptr |= CPTR_ESM;
-        }
+    if f.sve {
+        cptr |= CPTR_EZ;
+    }
+    if f.sme {
+        cptr |= CPTR_ESM;
     }
     cptr
 }

@@ -6,6 +6,13 @@
 //! Layout (little-endian): a 16-byte header `magic "RPKG", version u32,
 //! count u32, reserved u32`, then `count` 32-byte entries `kind u32,
 //! reserved u32, offset u64 (from the package start), size u64, load u64`.
+//!
+//! Most kinds carry bytes in the package. A *placed* kind ([`ImageKind::placed`])
+//! carries none: the loader (QEMU's `-device loader`, a debugger, an earlier
+//! boot stage) has already put it at `load`, `size` bytes long, and the
+//! entry only tells root where it is; its `offset` must be 0. That is how a
+//! Normal-world image of tens of megabytes (a Linux `Image`, U-Boot) and its
+//! initramfs reach DRAM without passing through the 64 MB boot flash.
 
 use crate::Range;
 
@@ -22,6 +29,15 @@ pub enum ImageKind {
     Rmm = 1,
     /// The Normal-world EL2 payload, entered after the RMM has booted.
     NsPayload = 2,
+    /// A BL33 already placed in Normal-world DRAM (placed kind): root
+    /// enters it at `load` in place of a packaged [`ImageKind::NsPayload`].
+    Bl33 = 3,
+    /// An initramfs already placed in Normal-world DRAM (placed kind):
+    /// root names it in the device tree's `/chosen` for the OS.
+    Initrd = 4,
+    /// The OS command line, as bytes in the package (UTF-8, no NUL): root
+    /// writes it to the device tree's `/chosen` `bootargs`.
+    Bootargs = 5,
 }
 
 impl ImageKind {
@@ -29,8 +45,17 @@ impl ImageKind {
         match v {
             1 => Some(Self::Rmm),
             2 => Some(Self::NsPayload),
+            3 => Some(Self::Bl33),
+            4 => Some(Self::Initrd),
+            5 => Some(Self::Bootargs),
             _ => None,
         }
+    }
+
+    /// Whether an entry of this kind describes memory the loader already
+    /// filled, rather than bytes inside the package.
+    pub const fn placed(self) -> bool {
+        matches!(self, Self::Bl33 | Self::Initrd)
     }
 }
 
@@ -55,6 +80,10 @@ pub enum PackageError {
     OutOfPackage,
     /// The image would not fit where it must be loaded.
     BadLoadRange,
+    /// A placed entry with a nonzero offset, or one that wraps the address space.
+    BadPlacedEntry,
+    /// Both a packaged NS payload and a placed BL33: which to enter is ambiguous.
+    TwoNormalWorldImages,
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -105,7 +134,11 @@ impl<'a> Package<'a> {
                 size: u64_at(bytes, at + 16),
                 load: u64_at(bytes, at + 24),
             };
-            if !Range::new(0, bytes.len() as u64).contains_range(entry.offset, entry.size) {
+            if kind.placed() {
+                if entry.offset != 0 || entry.load.checked_add(entry.size).is_none() {
+                    return Err(PackageError::BadPlacedEntry);
+                }
+            } else if !Range::new(0, bytes.len() as u64).contains_range(entry.offset, entry.size) {
                 return Err(PackageError::OutOfPackage);
             }
             *slot = Some(entry);
@@ -119,7 +152,12 @@ impl<'a> Package<'a> {
                 }
             }
         }
-        Ok(Self { bytes, entries })
+        let package = Self { bytes, entries };
+        if package.entry(ImageKind::NsPayload).is_some() && package.entry(ImageKind::Bl33).is_some()
+        {
+            return Err(PackageError::TwoNormalWorldImages);
+        }
+        Ok(package)
     }
 
     pub fn entry(&self, kind: ImageKind) -> Option<Entry> {
@@ -128,6 +166,18 @@ impl<'a> Package<'a> {
             .flatten()
             .find(|e| e.kind == kind)
             .copied()
+    }
+
+    /// Where a placed kind lies, provided it is inside `allowed`.
+    pub fn placed(&self, kind: ImageKind, allowed: Range) -> Result<Option<Range>, PackageError> {
+        debug_assert!(kind.placed());
+        let Some(entry) = self.entry(kind) else {
+            return Ok(None);
+        };
+        if !allowed.contains_range(entry.load, entry.size) {
+            return Err(PackageError::BadLoadRange);
+        }
+        Ok(Some(Range::new(entry.load, entry.size)))
     }
 
     /// The image's bytes, provided it fits inside `allowed` at its load address.
@@ -207,6 +257,77 @@ mod tests {
         );
     }
 
+    fn placed_sample() -> [u8; 256] {
+        let mut buf = [0u8; 256];
+        let entries = [
+            Entry {
+                kind: ImageKind::Bl33,
+                offset: 0,
+                size: 47 << 20,
+                load: 0x6000_0000,
+            },
+            Entry {
+                kind: ImageKind::Initrd,
+                offset: 0,
+                size: 3 << 20,
+                load: 0x6400_0000,
+            },
+            Entry {
+                kind: ImageKind::Bootargs,
+                offset: 128,
+                size: 14,
+                load: 0,
+            },
+        ];
+        write_header(&entries, &mut buf);
+        buf[128..142].copy_from_slice(b"console=ttyAMA");
+        buf
+    }
+
+    #[test]
+    fn placed_entries_describe_memory_not_package_bytes() {
+        let buf = placed_sample();
+        let p = Package::parse(&buf).unwrap();
+        let dram = Range::new(0x4000_0000, 0x8000_0000);
+        assert_eq!(
+            p.placed(ImageKind::Bl33, dram),
+            Ok(Some(Range::new(0x6000_0000, 47 << 20)))
+        );
+        assert_eq!(
+            p.placed(ImageKind::Initrd, Range::new(0x6000_0000, 0x10_0000)),
+            Err(PackageError::BadLoadRange)
+        );
+        let (_, args) = p
+            .image(ImageKind::Bootargs, Range::new(0, 0x1000))
+            .unwrap()
+            .unwrap();
+        assert_eq!(args, b"console=ttyAMA");
+        assert_eq!(p.entry(ImageKind::NsPayload), None);
+    }
+
+    #[test]
+    fn rejects_bad_placed_entries() {
+        let mut offset = placed_sample();
+        offset[HEADER_SIZE + 8] = 1;
+        assert_eq!(
+            Package::parse(&offset).err(),
+            Some(PackageError::BadPlacedEntry)
+        );
+        let mut wraps = placed_sample();
+        wraps[HEADER_SIZE + 24..HEADER_SIZE + 32].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(
+            Package::parse(&wraps).err(),
+            Some(PackageError::BadPlacedEntry)
+        );
+        // A packaged NS payload beside a placed BL33.
+        let mut both = placed_sample();
+        both[HEADER_SIZE + 2 * ENTRY_SIZE] = ImageKind::NsPayload as u8;
+        assert_eq!(
+            Package::parse(&both).err(),
+            Some(PackageError::TwoNormalWorldImages)
+        );
+    }
+
     #[test]
     fn rejects_malformed_packages() {
         let mut buf = sample();
@@ -233,10 +354,10 @@ mod tests {
             Some(PackageError::DuplicateKind)
         );
         let mut unknown = sample();
-        unknown[HEADER_SIZE] = 7;
+        unknown[HEADER_SIZE] = 9;
         assert_eq!(
             Package::parse(&unknown).err(),
-            Some(PackageError::UnknownKind(7))
+            Some(PackageError::UnknownKind(9))
         );
         let mut magic = sample();
         magic[0] = b'X';

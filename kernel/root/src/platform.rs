@@ -30,13 +30,25 @@ pub fn ns_boot() -> Option<NsBoot> {
 pub fn prepare_images() -> Option<Range> {
     match BOARD.root.boot {
         RootBoot::ResetVector(flash) => {
-            let rmm = load_images(flash)?;
-            // The payload gets the DTB address QEMU places at the start of DRAM.
+            let loaded = load_images(flash)?;
+            // The payload gets the DTB address QEMU places at the start of
+            // DRAM in x0, and zero in x1..x3 (Linux's arm64 boot protocol).
             NS_BOOT.call_once(|| NsBoot {
-                entry: BOARD.ns_entry,
+                entry: loaded.ns_entry,
                 args: [BOARD.dram[0].base, 0, 0, 0],
             });
-            Some(rmm)
+            let os = os_handoff();
+            if let Some(initrd) = os.initrd {
+                defmt::info!(
+                    "boot: initramfs at {=u64:#x}..{=u64:#x}",
+                    initrd.base,
+                    initrd.end()
+                );
+            }
+            if let Some(bootargs) = os.bootargs {
+                defmt::info!("boot: command line \"{=str}\"", bootargs);
+            }
+            Some(loaded.rmm)
         }
         RootBoot::Bl31(bl31) => {
             program_warm_mailbox(bl31);
@@ -106,14 +118,49 @@ fn publish_boot_word(addr: u64, value: u64) {
     rampart_arch::dc_civac_range(addr as usize, 8);
 }
 
+/// What the boot package put in place for the two worlds.
+struct Loaded {
+    /// Where the RMM image now lies (for its measurement).
+    rmm: Range,
+    /// Where the Normal world starts: the packaged payload's load address,
+    /// or the placed BL33's.
+    ns_entry: u64,
+}
+
+/// What the boot package says about the Normal world's OS, for the device
+/// tree root hands it: the placed initramfs and the command line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsHandoff {
+    pub initrd: Option<Range>,
+    pub bootargs: Option<&'static str>,
+}
+
+static OS_HANDOFF: Once<OsHandoff> = Once::new();
+
+/// The initramfs and command line the package named, once `prepare_images` ran.
+pub fn os_handoff() -> OsHandoff {
+    OS_HANDOFF.get().copied().unwrap_or_default()
+}
+
+/// Normal-world DRAM a placed image may occupy: from the end of the RMM
+/// region to the end of its bank. What lies below the RMM region (QEMU's
+/// DTB, root's trace-lock page) is root's to describe, not a loader's.
+fn placed_window() -> Range {
+    let bank_end = BOARD
+        .dram_bank_of(BOARD.ns_entry)
+        .map_or(BOARD.ns_entry, |bank| bank.end());
+    Range::new(BOARD.ns_entry, bank_end - BOARD.ns_entry)
+}
+
 /// Copies the RMM and the NS payload from the package to their load
-/// addresses. Returns where the RMM image now lies, or None (after saying
-/// why) when the package is unusable.
-fn load_images(boot: FlashBoot) -> Option<Range> {
+/// addresses, or takes a placed BL33 (and initramfs and command line) where
+/// the loader put it. Returns None (after saying why) when the package is
+/// unusable.
+fn load_images(boot: FlashBoot) -> Option<Loaded> {
     let flash = boot.flash;
     let offset = boot.package_offset;
     // SAFETY: the boot flash is mapped read-only for root (mmu.rs) and never written.
-    let bytes = unsafe {
+    let bytes: &'static [u8] = unsafe {
         core::slice::from_raw_parts(
             (flash.base + offset) as *const u8,
             (flash.size - offset) as usize,
@@ -130,54 +177,104 @@ fn load_images(boot: FlashBoot) -> Option<Range> {
             return None;
         }
     };
-    let mut rmm_image = None;
-    let targets = [
-        (
-            ImageKind::Rmm,
-            Range::new(BOARD.rmm.base, BOARD.rmm.size - SHARED_PAGE_SIZE as u64),
-        ),
-        (
-            ImageKind::NsPayload,
-            Range::new(BOARD.ns_entry, NS_LOAD_WINDOW),
-        ),
-    ];
-    for (kind, allowed) in targets {
-        match package.image(kind, allowed) {
-            Ok(Some((entry, image))) => {
-                // SAFETY: `allowed` lies inside a range root maps read-write
-                // (RMM region or NS load window) and `image` fits it (checked by `image`).
-                let dest =
-                    unsafe { core::slice::from_raw_parts_mut(entry.load as *mut u8, image.len()) };
-                dest.copy_from_slice(image);
-                rampart_arch::dc_civac_range(entry.load as usize, image.len());
-                if kind == ImageKind::Rmm {
-                    rmm_image = Some(Range::new(entry.load, image.len() as u64));
-                }
-                defmt::info!(
-                    "boot: loaded {} ({=usize} bytes) at {=u64:#x}",
-                    defmt::Debug2Format(&kind),
-                    image.len(),
-                    entry.load
-                );
-            }
-            Ok(None) => {
-                defmt::error!(
-                    "boot: the package has no {} image",
-                    defmt::Debug2Format(&kind)
-                );
+    let rmm = copy_image(
+        &package,
+        ImageKind::Rmm,
+        Range::new(BOARD.rmm.base, BOARD.rmm.size - SHARED_PAGE_SIZE as u64),
+    )?;
+    let ns_entry = match placed(&package, ImageKind::Bl33)? {
+        Some(bl33) => bl33.base,
+        None => {
+            copy_image(
+                &package,
+                ImageKind::NsPayload,
+                Range::new(BOARD.ns_entry, NS_LOAD_WINDOW),
+            )?
+            .base
+        }
+    };
+    let initrd = placed(&package, ImageKind::Initrd)?;
+    let bootargs = match package.image(ImageKind::Bootargs, Range::new(0, MAX_BOOTARGS)) {
+        Ok(Some((_, text))) => match core::str::from_utf8(text) {
+            Ok(text) if !text.contains('\0') => Some(text),
+            _ => {
+                defmt::error!("boot: the command line is not UTF-8 text without NUL");
                 return None;
             }
-            Err(e) => {
-                defmt::error!(
-                    "boot: {} image rejected: {}",
-                    defmt::Debug2Format(&kind),
-                    defmt::Debug2Format(&e)
-                );
-                return None;
-            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            defmt::error!("boot: command line rejected: {}", defmt::Debug2Format(&e));
+            return None;
+        }
+    };
+    OS_HANDOFF.call_once(|| OsHandoff { initrd, bootargs });
+    Some(Loaded { rmm, ns_entry })
+}
+
+/// Longest command line root passes on (Linux's arm64 COMMAND_LINE_SIZE).
+const MAX_BOOTARGS: u64 = 2048;
+
+/// Copies one packaged image to its load address inside `allowed`; returns
+/// where it now lies, or None (after saying why).
+fn copy_image(package: &Package<'_>, kind: ImageKind, allowed: Range) -> Option<Range> {
+    match package.image(kind, allowed) {
+        Ok(Some((entry, image))) => {
+            // SAFETY: `allowed` lies inside a range root maps read-write
+            // (RMM region or NS load window) and `image` fits it (checked by `image`).
+            let dest =
+                unsafe { core::slice::from_raw_parts_mut(entry.load as *mut u8, image.len()) };
+            dest.copy_from_slice(image);
+            rampart_arch::dc_civac_range(entry.load as usize, image.len());
+            defmt::info!(
+                "boot: loaded {} ({=usize} bytes) at {=u64:#x}",
+                defmt::Debug2Format(&kind),
+                image.len(),
+                entry.load
+            );
+            Some(Range::new(entry.load, image.len() as u64))
+        }
+        Ok(None) => {
+            defmt::error!(
+                "boot: the package has no {} image",
+                defmt::Debug2Format(&kind)
+            );
+            None
+        }
+        Err(e) => {
+            defmt::error!(
+                "boot: {} image rejected: {}",
+                defmt::Debug2Format(&kind),
+                defmt::Debug2Format(&e)
+            );
+            None
         }
     }
-    rmm_image
+}
+
+/// A placed image the package names, checked to lie in Normal-world DRAM
+/// above the RMM region. Outer None: unusable (said why); inner: absent.
+fn placed(package: &Package<'_>, kind: ImageKind) -> Option<Option<Range>> {
+    match package.placed(kind, placed_window()) {
+        Ok(Some(range)) => {
+            defmt::info!(
+                "boot: {} placed by the loader at {=u64:#x} ({=u64} bytes)",
+                defmt::Debug2Format(&kind),
+                range.base,
+                range.size
+            );
+            Some(Some(range))
+        }
+        Ok(None) => Some(None),
+        Err(e) => {
+            defmt::error!(
+                "boot: placed {} rejected: {}",
+                defmt::Debug2Format(&kind),
+                defmt::Debug2Format(&e)
+            );
+            None
+        }
+    }
 }
 
 /// Writes the boot manifest (v0.5) into the EL3<->RMM shared page.

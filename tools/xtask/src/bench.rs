@@ -169,6 +169,7 @@ fn measure(
         icount: true,
         plugin: Some(format!("{},out={}", plugin.display(), counts.display())),
         quiet: true,
+        ..Default::default()
     };
     let report = qemu::run(ws, BOARD, &options)?;
     let judgement = verdict::judge(&report, None);

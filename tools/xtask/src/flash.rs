@@ -31,19 +31,63 @@ pub fn flash_of(board: &BoardInfo) -> anyhow::Result<FlashBoot> {
     })
 }
 
+/// A Normal-world OS the loader (QEMU's `-device loader`) places in DRAM
+/// itself: the package only tells root where it lies (placed entries).
+pub struct PlacedOs<'a> {
+    /// The BL33 image root enters (a Linux `Image`, U-Boot).
+    pub bl33: Range,
+    pub initrd: Option<Range>,
+    /// The OS command line for the device tree's `/chosen`.
+    pub bootargs: Option<&'a str>,
+}
+
+/// What the package carries for the Normal world.
+enum NormalWorld<'a> {
+    /// A payload root copies to the board's NS entry (nshost).
+    Payload(&'a [u8]),
+    Placed(&'a PlacedOs<'a>),
+}
+
 /// Builds the flash image, exactly the board's flash size long.
 pub fn assemble(board: &BoardInfo, images: &Images<'_>) -> anyhow::Result<Vec<u8>> {
+    ensure!(
+        !images.ns.is_empty(),
+        "nshost.bin is empty: the firmware image has no loadable content"
+    );
+    build(
+        board,
+        images.root,
+        images.rmm,
+        NormalWorld::Payload(images.ns),
+    )
+}
+
+/// Builds the flash image for a BL33 the loader places in DRAM: root and
+/// the RMM in flash, the BL33 (and initramfs, command line) named by placed
+/// package entries.
+pub fn assemble_placed(
+    board: &BoardInfo,
+    root: &[u8],
+    rmm: &[u8],
+    os: &PlacedOs<'_>,
+) -> anyhow::Result<Vec<u8>> {
+    build(board, root, rmm, NormalWorld::Placed(os))
+}
+
+fn build(
+    board: &BoardInfo,
+    root: &[u8],
+    rmm: &[u8],
+    normal: NormalWorld<'_>,
+) -> anyhow::Result<Vec<u8>> {
+    let images = Images { root, rmm, ns: &[] };
     let FlashBoot {
         flash,
         package_offset,
         ..
     } = flash_of(board)?;
     let flash_size = flash.size;
-    for (name, image) in [
-        ("root.bin", images.root),
-        ("realm.bin", images.rmm),
-        ("nshost.bin", images.ns),
-    ] {
+    for (name, image) in [("root.bin", images.root), ("realm.bin", images.rmm)] {
         ensure!(
             !image.is_empty(),
             "{name} is empty: the firmware image has no loadable content"
@@ -73,20 +117,61 @@ pub fn assemble(board: &BoardInfo, images: &Images<'_>) -> anyhow::Result<Vec<u8
         board.rmm.base,
         board.rmm_shared_page
     );
-    let ns_len = images.ns.len() as u64;
     let ns_bank: Range = *board.dram_bank_of(board.ns_entry).with_context(|| {
         format!(
             "board {}: NS entry {:#x} is in no DRAM bank",
             board.name, board.ns_entry
         )
     })?;
-    ensure!(
-        ns_bank.contains_range(board.ns_entry, ns_len),
-        "nshost.bin ({ns_len} bytes at {:#x}) runs past the end of its DRAM bank",
-        board.ns_entry
-    );
+    let (ns_bytes, placed): (&[u8], Vec<(ImageKind, Range)>) = match &normal {
+        NormalWorld::Payload(ns) => (ns, Vec::new()),
+        NormalWorld::Placed(os) => {
+            let mut placed = vec![(ImageKind::Bl33, os.bl33)];
+            placed.extend(os.initrd.map(|r| (ImageKind::Initrd, r)));
+            (os.bootargs.unwrap_or("").as_bytes(), placed)
+        }
+    };
+    let ns_len = ns_bytes.len() as u64;
+    match &normal {
+        NormalWorld::Payload(_) => ensure!(
+            ns_bank.contains_range(board.ns_entry, ns_len),
+            "nshost.bin ({ns_len} bytes at {:#x}) runs past the end of its DRAM bank",
+            board.ns_entry
+        ),
+        NormalWorld::Placed(_) => {
+            // Root takes placed images only above the RMM region, in its bank.
+            let window = Range::new(board.ns_entry, ns_bank.end() - board.ns_entry);
+            for (kind, range) in &placed {
+                ensure!(
+                    range.size > 0 && window.contains_range(range.base, range.size),
+                    "{kind:?} at {:#x} ({} bytes) is not inside Normal-world DRAM above the RMM \
+                     region ({:#x}..{:#x})",
+                    range.base,
+                    range.size,
+                    window.base,
+                    window.end()
+                );
+            }
+            if let [(_, a), (_, b)] = placed[..] {
+                ensure!(
+                    a.end() <= b.base || b.end() <= a.base,
+                    "the BL33 ({:#x}..{:#x}) and the initramfs ({:#x}..{:#x}) overlap",
+                    a.base,
+                    a.end(),
+                    b.base,
+                    b.end()
+                );
+            }
+        }
+    }
 
-    let table_len = (HEADER_SIZE + 2 * ENTRY_SIZE) as u64;
+    // The second packaged entry: nshost, or the command line (if any).
+    let ns_kind = match normal {
+        NormalWorld::Payload(_) => Some(ImageKind::NsPayload),
+        NormalWorld::Placed(os) => os.bootargs.map(|_| ImageKind::Bootargs),
+    };
+    let packaged = 1 + usize::from(ns_kind.is_some());
+    let table_len = (HEADER_SIZE + (packaged + placed.len()) * ENTRY_SIZE) as u64;
     let rmm_offset = align_up(table_len, IMAGE_ALIGN);
     let ns_offset = align_up(rmm_offset + rmm_len, IMAGE_ALIGN);
     let package_len = ns_offset + ns_len;
@@ -99,27 +184,36 @@ pub fn assemble(board: &BoardInfo, images: &Images<'_>) -> anyhow::Result<Vec<u8
         );
     }
 
-    let entries = [
-        Entry {
-            kind: ImageKind::Rmm,
-            offset: rmm_offset,
-            size: rmm_len,
-            load: board.rmm.base,
+    let mut entries = vec![Entry {
+        kind: ImageKind::Rmm,
+        offset: rmm_offset,
+        size: rmm_len,
+        load: board.rmm.base,
+    }];
+    entries.extend(ns_kind.map(|kind| Entry {
+        kind,
+        offset: ns_offset,
+        size: ns_len,
+        // The command line is read in flash, not loaded.
+        load: if kind == ImageKind::NsPayload {
+            board.ns_entry
+        } else {
+            0
         },
-        Entry {
-            kind: ImageKind::NsPayload,
-            offset: ns_offset,
-            size: ns_len,
-            load: board.ns_entry,
-        },
-    ];
+    }));
+    entries.extend(placed.iter().map(|&(kind, range)| Entry {
+        kind,
+        offset: 0,
+        size: range.size,
+        load: range.base,
+    }));
     let size = usize::try_from(flash_size).context("flash size does not fit in memory")?;
     let mut flash = vec![0u8; size];
     let at = |offset: u64| (package_offset + offset) as usize;
     flash[..images.root.len()].copy_from_slice(images.root);
     write_header(&entries, &mut flash[at(0)..at(table_len)]);
     flash[at(rmm_offset)..at(rmm_offset + rmm_len)].copy_from_slice(images.rmm);
-    flash[at(ns_offset)..at(ns_offset + ns_len)].copy_from_slice(images.ns);
+    flash[at(ns_offset)..at(ns_offset + ns_len)].copy_from_slice(ns_bytes);
     Ok(flash)
 }
 
@@ -260,5 +354,61 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("root.bin is empty"), "{err}");
+    }
+
+    #[test]
+    fn placed_os_is_described_not_copied() {
+        let b = board();
+        let (root, rmm) = (vec![0x11; 100], vec![0x22; 5000]);
+        let os = PlacedOs {
+            bl33: Range::new(0x6000_0000, 47 << 20),
+            initrd: Some(Range::new(0x6400_0000, 3 << 20)),
+            bootargs: Some("console=ttyAMA0"),
+        };
+        let flash = assemble_placed(&b, &root, &rmm, &os).unwrap();
+        let package =
+            Package::parse(&flash[flash_of(&b).unwrap().package_offset as usize..]).unwrap();
+        assert_eq!(
+            package.placed(ImageKind::Bl33, DRAM[0]).unwrap(),
+            Some(os.bl33)
+        );
+        assert_eq!(
+            package.placed(ImageKind::Initrd, DRAM[0]).unwrap(),
+            os.initrd
+        );
+        let (_, args) = package
+            .image(ImageKind::Bootargs, Range::new(0, 4096))
+            .unwrap()
+            .unwrap();
+        assert_eq!(args, b"console=ttyAMA0");
+        assert_eq!(package.entry(ImageKind::NsPayload), None);
+
+        // No command line: no entry for it.
+        let bare = PlacedOs {
+            initrd: None,
+            bootargs: None,
+            ..os
+        };
+        let flash = assemble_placed(&b, &root, &rmm, &bare).unwrap();
+        let package =
+            Package::parse(&flash[flash_of(&b).unwrap().package_offset as usize..]).unwrap();
+        assert_eq!(package.entry(ImageKind::Bootargs), None);
+        assert_eq!(package.entry(ImageKind::Initrd), None);
+
+        // Below the RMM region, or overlapping each other: refused.
+        let low = PlacedOs {
+            bl33: Range::new(0x4000_0000, 0x1000),
+            initrd: None,
+            bootargs: None,
+        };
+        let err = assemble_placed(&b, &root, &rmm, &low).unwrap_err();
+        assert!(err.to_string().contains("not inside"), "{err}");
+        let overlap = PlacedOs {
+            bl33: Range::new(0x6000_0000, 0x20_0000),
+            initrd: Some(Range::new(0x6010_0000, 0x1000)),
+            bootargs: None,
+        };
+        let err = assemble_placed(&b, &root, &rmm, &overlap).unwrap_err();
+        assert!(err.to_string().contains("overlap"), "{err}");
     }
 }

@@ -18,6 +18,7 @@
 
 mod attest;
 mod bench;
+mod bl33;
 mod board;
 mod firmware;
 mod flash;
@@ -83,6 +84,16 @@ enum Command {
         /// per instruction), so logged counter deltas are instruction counts.
         #[arg(long)]
         icount: bool,
+        /// Boot this Normal-world image instead of nshost (qemu-virt): a Linux arm64 `Image`
+        /// or a raw binary such as U-Boot, placed at 0x60000000 by QEMU's loader.
+        #[arg(long, value_name = "FILE")]
+        bl33: Option<PathBuf>,
+        /// An initramfs for the BL33, placed after it and named in the device tree's /chosen.
+        #[arg(long, value_name = "FILE", requires = "bl33")]
+        initrd: Option<PathBuf>,
+        /// The OS command line, written to /chosen bootargs (default: console=ttyAMA0).
+        #[arg(long, value_name = "ARGS", requires = "bl33")]
+        append: Option<String>,
     },
     /// Run every test: fmt, clippy, host tests and the QEMU end-to-end run.
     Test {
@@ -180,6 +191,9 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
             timeout,
             smp,
             icount,
+            bl33,
+            initrd,
+            append,
         } => {
             let options = qemu::RunOptions {
                 timeout: Duration::from_secs(timeout),
@@ -190,6 +204,15 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
             board.ensure_runnable()?;
             println!("qemu: {}", prereq::check_qemu()?);
             firmware::build(&ws, board)?;
+            if let Some(bl33) = bl33 {
+                let request = bl33::Bl33Request {
+                    bl33: &bl33,
+                    initrd: initrd.as_deref(),
+                    append: append.as_deref(),
+                };
+                let report = bl33::run(&ws, board, &request, options)?;
+                return Ok(bl33::print_os_verdict(&report));
+            }
             let mut report = qemu::run(&ws, board, &options)?;
             attest::judge_token(&ws, board, &mut report);
             let judgement = verdict::judge(&report, None);

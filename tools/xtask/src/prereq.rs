@@ -57,13 +57,82 @@ fn host_triple(root: &Path) -> anyhow::Result<String> {
         .context("`rustc -vV` printed no host triple")
 }
 
-/// The firmware target's standard library is installed.
+/// What rust-toolchain.toml asks rustup for: its `targets` and `components`
+/// lists (a flat file of `key = [..]` lines; no TOML parser needed).
+fn toolchain_file_list(text: &str, key: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix(key))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .flat_map(|list| {
+            list.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(',')
+                .map(|item| item.trim().trim_matches('"').to_owned())
+                .filter(|item| !item.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Every target rust-toolchain.toml lists has its standard library in the
+/// pinned toolchain. When one is missing (a fresh machine whose toolchain
+/// of that version came without them), rustup installs the toolchain file's
+/// toolchain, targets and components before anything builds; only without
+/// rustup does this stop and say what to run.
 pub fn check_target(root: &Path) -> anyhow::Result<()> {
-    let lib = sysroot(root)?.join("lib/rustlib").join(FIRMWARE_TARGET);
-    if !lib.is_dir() {
+    let file = root.join("rust-toolchain.toml");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let mut targets = toolchain_file_list(&text, "targets");
+    if !targets.iter().any(|t| t == FIRMWARE_TARGET) {
+        targets.push(FIRMWARE_TARGET.to_owned());
+    }
+    let missing = |sysroot: &Path| -> Vec<String> {
+        targets
+            .iter()
+            .filter(|t| !sysroot.join("lib/rustlib").join(t).is_dir())
+            .cloned()
+            .collect()
+    };
+    let absent = missing(&sysroot(root)?);
+    if absent.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "rustup: target(s) {} of rust-toolchain.toml missing; installing the pinned toolchain's targets and components",
+        absent.join(", ")
+    );
+    let components = toolchain_file_list(&text, "components");
+    let steps: [Vec<String>; 3] = [
+        vec!["toolchain".into(), "install".into()],
+        [vec!["target".into(), "add".into()], absent.clone()].concat(),
+        [vec!["component".into(), "add".into()], components].concat(),
+    ];
+    for args in steps {
+        if args.len() == 2 && args[0] != "toolchain" {
+            continue;
+        }
+        let status = Command::new("rustup")
+            .current_dir(root)
+            .args(&args)
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => bail!("`rustup {}` failed ({s})", args.join(" ")),
+            Err(e) => bail!(
+                "the Rust target(s) {} are not installed and rustup could not be run ({e}); run:\n\
+                 \x20 rustup target add {}",
+                absent.join(" "),
+                absent.join(" ")
+            ),
+        }
+    }
+    let still = missing(&sysroot(root)?);
+    if !still.is_empty() {
         bail!(
-            "the Rust target {FIRMWARE_TARGET} is not installed (rust-toolchain.toml normally installs it); run:\n\
-             \x20 rustup target add {FIRMWARE_TARGET}"
+            "rustup ran but the target(s) {} are still missing; run:\n  rustup target add {}",
+            still.join(", "),
+            still.join(" ")
         );
     }
     Ok(())
@@ -94,6 +163,18 @@ pub fn objcopy(root: &Path) -> anyhow::Result<PathBuf> {
         "no objcopy for AArch64 found (llvm-objcopy of the llvm-tools component is expected; \
          rust-toolchain.toml normally installs it); run:\n  rustup component add llvm-tools"
     )
+}
+
+#[cfg(test)]
+#[test]
+fn reads_the_toolchain_file_lists() {
+    let text = "[toolchain]\nchannel = \"1.95.0\"\ntargets = [\"aarch64-unknown-none\", \"aarch64-unknown-none-softfloat\"]\ncomponents = [\"llvm-tools\"]\n";
+    assert_eq!(
+        toolchain_file_list(text, "targets"),
+        ["aarch64-unknown-none", "aarch64-unknown-none-softfloat"]
+    );
+    assert_eq!(toolchain_file_list(text, "components"), ["llvm-tools"]);
+    assert!(toolchain_file_list(text, "profile").is_empty());
 }
 
 /// Parses `QEMU emulator version 10.0.2 (...)` into (major, minor).

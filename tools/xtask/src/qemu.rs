@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub plugin: Option<String>,
     /// Print only warnings, errors and the verdict, not the whole trace.
     pub quiet: bool,
+    /// Files QEMU's generic loader puts in memory before the CPUs start
+    /// (`-device loader,file=F,addr=A,force-raw=on`): a BL33 and its initramfs.
+    pub loads: Vec<(std::path::PathBuf, u64)>,
 }
 
 /// How long QEMU may keep running after nshost's verdict (it should power off).
@@ -109,6 +112,12 @@ pub fn virt_command(flash: &Path, memory: &str, options: &RunOptions) -> Command
     }
     if let Some(plugin) = &options.plugin {
         command.args(["-plugin", plugin]);
+    }
+    for (file, addr) in &options.loads {
+        command.arg("-device").arg(format!(
+            "loader,file={},addr={addr:#x},force-raw=on",
+            file.display()
+        ));
     }
     command
 }

@@ -33,6 +33,46 @@ pub struct Tracker {
     /// Cases judged on this side after the run (they are also in
     /// `cases`, but not in nshost's verdict).
     pub host_cases: usize,
+    /// What firmware said about a Normal-world OS it ran (a BL33 run).
+    pub os: OsObservations,
+}
+
+/// How the Normal world ended the run, as root logs the PSCI call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowerEnd {
+    SystemOff,
+    SystemReset,
+}
+
+/// Firmware's view of a Normal-world OS run.
+#[derive(Debug, Default)]
+pub struct OsObservations {
+    /// The first SYSTEM_OFF or SYSTEM_RESET root carried out.
+    pub power: Option<PowerEnd>,
+    /// Root's reports of a granule protection fault or a trapped
+    /// instruction it answered for a lower EL: a standard OS must cause
+    /// neither.
+    pub firmware_faults: Vec<String>,
+}
+
+impl OsObservations {
+    fn observe(&mut self, line: &Line) {
+        if line.image != "root" {
+            return;
+        }
+        let text = line.text.as_str();
+        let power = match text {
+            "psci: system off" => Some(PowerEnd::SystemOff),
+            "psci: system reset" => Some(PowerEnd::SystemReset),
+            _ => None,
+        };
+        if self.power.is_none() {
+            self.power = power;
+        }
+        if text.starts_with("gpf:") || text.contains(" trapped ") {
+            self.firmware_faults.push(line.to_string());
+        }
+    }
 }
 
 /// What a line told the tracker, so the runner can react (e.g. stop early).
@@ -46,6 +86,7 @@ pub enum Event {
 
 impl Tracker {
     pub fn observe(&mut self, line: &Line) -> Event {
+        self.os.observe(line);
         if line.is_error() && line.text.to_lowercase().contains("panic") {
             self.panics.push(line.to_string());
             return Event::Panic;

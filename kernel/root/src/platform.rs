@@ -31,7 +31,10 @@ pub fn prepare_images() -> Option<Range> {
     match BOARD.root.boot {
         RootBoot::ResetVector(flash) => {
             let rmm = load_images(flash)?;
-            // The payload gets the DTB address QEMU places at the start of DRAM.
+            // The payload gets the DTB QEMU places at the start of DRAM,
+            // fixed up for it (the original if that fails).
+            #[cfg(feature = "ns-dtb")]
+            crate::dtb::fix_up(&rampart_kernel::dtb::Fixups::for_board(&BOARD));
             NS_BOOT.call_once(|| NsBoot {
                 entry: BOARD.ns_entry,
                 args: [BOARD.dram[0].base, 0, 0, 0],

@@ -5,6 +5,8 @@
 //! architecture dependency; the `firmware` feature adds the defmt logger.
 #![no_std]
 
+#[cfg(any(test, feature = "dtb"))]
+pub mod dtb;
 #[cfg(feature = "heap")]
 pub mod heap;
 pub mod pagetable;

@@ -4,7 +4,7 @@
 //! check of a board root cannot be booted on here (FVP RD-V3).
 
 use crate::pagetable::{Attrs, OutputPas};
-use rampart_board::{AttestationSource, BoardInfo, Gpi, PowerControl, RootBoot};
+use rampart_board::{AttestationSource, BoardInfo, Gpi, PowerControl, Range, RootBoot};
 
 /// Largest NS payload root will load from flash (its window is mapped for the copy).
 pub const NS_LOAD_WINDOW: u64 = 16 << 20;
@@ -48,6 +48,32 @@ pub fn pas_of(board: &BoardInfo, addr: u64) -> OutputPas {
         },
         None => OutputPas::Root,
     }
+}
+
+/// Largest device tree blob root fixes up for the Normal world.
+pub const NS_DTB_WINDOW_MAX: u64 = 2 << 20;
+
+/// Where the machine's device tree lies on boards where root is the reset
+/// image: QEMU writes its blob at the start of DRAM. The window runs to the
+/// first page the firmware keeps there (root's trace lock, the RMM region),
+/// at most [`NS_DTB_WINDOW_MAX`]; root maps it read-write in the NS PAS,
+/// fixes the blob up in place and hands its address to the Normal world.
+/// None where BL2 hands over the tree (its address comes with BL33's
+/// arguments) and on boards without DRAM.
+pub fn ns_dtb_window(board: &BoardInfo) -> Option<Range> {
+    let RootBoot::ResetVector(_) = board.root.boot else {
+        return None;
+    };
+    let base = board.dram.first()?.base;
+    let end = [
+        page_down(board.trace_lock),
+        board.rmm.base,
+        base + NS_DTB_WINDOW_MAX,
+    ]
+    .into_iter()
+    .filter(|&limit| limit > base)
+    .min()?;
+    Some(Range::new(base, end - base))
 }
 
 const fn page_down(a: u64) -> u64 {
@@ -118,8 +144,9 @@ pub fn root_regions(board: &BoardInfo, image: ImageSpans) -> ([Region; MAX_REGIO
         Attrs::data(OutputPas::Realm),
     ));
     match board.root.boot {
-        // The pen, the flash root reads the package from, and the NS load
-        // window it copies the payload into.
+        // The pen, the flash root reads the package from, the NS load
+        // window it copies the payload into, and the machine's device tree
+        // it fixes up for the Normal world.
         RootBoot::ResetVector(f) => {
             push((f.hold_pen, 0x1000, Attrs::data(root)));
             push((f.flash.base, f.flash.size, Attrs::rodata(root)));
@@ -128,6 +155,9 @@ pub fn root_regions(board: &BoardInfo, image: ImageSpans) -> ([Region; MAX_REGIO
                 NS_LOAD_WINDOW,
                 Attrs::data(OutputPas::NonSecure),
             ));
+            if let Some(dtb) = ns_dtb_window(board) {
+                push((dtb.base, dtb.size, Attrs::data(OutputPas::NonSecure)));
+            }
         }
         // BL2's handoff (read only) and the trusted mailbox BL1 reads on
         // warm boots. The mailbox shares its page with the SCP's SCMI
@@ -213,6 +243,23 @@ mod tests {
     }
 
     #[test]
+    fn qemu_maps_the_dtb_window_ns_up_to_the_trace_lock() {
+        let b = &rampart_board_qemu_virt::BOARD;
+        let window = ns_dtb_window(b).unwrap();
+        assert_eq!(window, Range::new(0x4000_0000, 0xf_f000));
+        assert!(!window.overlaps(&b.rmm));
+        assert!(!window.contains(b.trace_lock));
+        assert_eq!(pas_of(b, window.base), OutputPas::NonSecure);
+        assert_eq!(pas_of(b, window.end() - 1), OutputPas::NonSecure);
+        let (regions, n) = root_regions(b, image(b));
+        assert!(regions[..n].contains(&(
+            window.base,
+            window.size,
+            Attrs::data(OutputPas::NonSecure)
+        )));
+    }
+
+    #[test]
     fn rdv3_maps_its_devices_in_their_pas() {
         let b = &rampart_board_fvp_rdv3::BOARD;
         let (regions, n) = root_regions(b, image(b));
@@ -239,7 +286,9 @@ mod tests {
             assert!(find(smmu.base + 0x803c).is_some(), "SMMU_S_INIT");
             assert!(find(smmu.base + smmu.root_page_offset + 0x30).is_some());
         }
-        // Nothing of flash-boot boards: no pen, no flash, no NS load window.
+        // Nothing of flash-boot boards: no pen, no flash, no NS load
+        // window, no device tree window (BL2 hands over the tree).
         assert!(find(b.ns_entry).is_none());
+        assert_eq!(ns_dtb_window(b), None);
     }
 }

@@ -21,7 +21,18 @@ use spin::Once;
 /// built or held at a time: 2.9 KB at the peak on the host
 /// (`services/attest/tests/platform.rs`), a 3.4 KB high-water mark in this
 /// heap on QEMU; 16 KB leaves room for allocator overhead and fragmentation.
-const HEAP_SIZE: usize = 16 * 1024;
+/// Where root fixes up the Normal world's device tree, it does so at cold
+/// boot before any token is asked for and frees all of it: the heap is the
+/// larger of the two needs, not their sum.
+#[cfg(not(feature = "ns-dtb"))]
+const HEAP_SIZE: usize = TOKEN_HEAP;
+#[cfg(feature = "ns-dtb")]
+const HEAP_SIZE: usize = if rampart_kernel::dtb::HEAP_PEAK_BUDGET > TOKEN_HEAP {
+    rampart_kernel::dtb::HEAP_PEAK_BUDGET
+} else {
+    TOKEN_HEAP
+};
+const TOKEN_HEAP: usize = 16 * 1024;
 
 /// Component version claim of both images: they are built together from
 /// one workspace, whose version this is.

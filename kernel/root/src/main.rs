@@ -11,6 +11,8 @@
 mod attest;
 mod boot;
 mod context;
+#[cfg(feature = "ns-dtb")]
+mod dtb;
 mod gic;
 mod gpt;
 mod mmio;

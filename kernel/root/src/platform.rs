@@ -31,12 +31,9 @@ pub fn prepare_images() -> Option<Range> {
     match BOARD.root.boot {
         RootBoot::ResetVector(flash) => {
             let loaded = load_images(flash)?;
-            // The payload gets the DTB address QEMU places at the start of
-            // DRAM in x0, and zero in x1..x3 (Linux's arm64 boot protocol).
-            NS_BOOT.call_once(|| NsBoot {
-                entry: loaded.ns_entry,
-                args: [BOARD.dram[0].base, 0, 0, 0],
-            });
+            // The payload gets the DTB QEMU places at the start of DRAM,
+            // fixed up for it (the original if that fails), in x0 and zero
+            // in x1..x3 (Linux's arm64 boot protocol).
             let os = os_handoff();
             if let Some(initrd) = os.initrd {
                 defmt::info!(
@@ -48,6 +45,17 @@ pub fn prepare_images() -> Option<Range> {
             if let Some(bootargs) = os.bootargs {
                 defmt::info!("boot: command line \"{=str}\"", bootargs);
             }
+            #[cfg(feature = "ns-dtb")]
+            {
+                let mut fixups = rampart_kernel::dtb::Fixups::for_board(&BOARD);
+                fixups.bootargs = os.bootargs;
+                fixups.initrd = os.initrd;
+                crate::dtb::fix_up(&fixups);
+            }
+            NS_BOOT.call_once(|| NsBoot {
+                entry: loaded.ns_entry,
+                args: [BOARD.dram[0].base, 0, 0, 0],
+            });
             Some(loaded.rmm)
         }
         RootBoot::Bl31(bl31) => {

@@ -115,6 +115,8 @@ pub struct Features {
     /// neither world gets them (see `docs/DESIGN.md`, "EL3 controls per world").
     pub d128: bool,
     pub mec: bool,
+    /// Any feature of the `rare` part of the switched EL2 registers.
+    pub rare: bool,
     /// What exception entry needs: FEAT_PAN, FEAT_SSBS, FEAT_NMI.
     pub pan: bool,
     pub ssbs: bool,
@@ -150,7 +152,7 @@ pub fn features() -> &'static Features {
             0
         };
         let pmsver = field(dfr0, 32);
-        Features {
+        let mut f = Features {
             fgt: field(mmfr0, 56) != 0,
             fgt2: field(mmfr0, 56) >= 2,
             fgt_amu: field(mmfr0, 56) != 0 && field(pfr0, 44) != 0,
@@ -199,7 +201,10 @@ pub fn features() -> &'static Features {
             sys_reg_trace: field(dfr0, 4) != 0,
             mtpmu: field(dfr0, 48) == 1,
             debugv8p9: matches!(field(dfr0, 0), 0b1011..=0b1110),
-        }
+            rare: false,
+        };
+        f.rare = f.fgt_amu || f.fgt2 || f.trf || f.brbe || f.sctlr2 || f.s2pie || f.s1poe;
+        f
     })
 }
 
@@ -251,6 +256,10 @@ pub struct Controls {
     pub mdcr: u64,
     /// MPAM3_EL3, written only where FEAT_MPAM exists.
     pub mpam3: u64,
+    /// Whether a world switch must write MDCR_EL3 and MPAM3_EL3: they
+    /// differ between the worlds only with SPE, TRBE or MPAM; otherwise
+    /// `init_controls` writes them once per core.
+    pub switch_debug: bool,
 }
 
 static WORLD_CONTROLS: Once<[Controls; 2]> = Once::new();
@@ -258,27 +267,42 @@ static WORLD_CONTROLS: Once<[Controls; 2]> = Once::new();
 /// The EL3 controls of `world`.
 pub fn controls(world: World) -> &'static Controls {
     let both = WORLD_CONTROLS.call_once(|| {
+        let f = features();
+        let switch_debug = f.mpam || compute_mdcr(World::NonSecure) != compute_mdcr(World::Realm);
         [World::NonSecure, World::Realm].map(|w| Controls {
             scr: compute_scr(w),
             cptr: compute_cptr(w),
             mdcr: compute_mdcr(w),
             mpam3: compute_mpam3(w),
+            switch_debug,
         })
     });
     &both[world as usize]
 }
 
-/// Makes the EL3 controls of `world` live (SCR_EL3 last but one: it selects
-/// the world whose EL2 registers the caller restores next).
+/// Makes the EL3 controls of `world` live at a world switch; SCR_EL3 also
+/// selects the world whose EL2 registers the caller restores next.
 pub fn load_controls(world: World) {
     let c = controls(world);
     write_sysreg!("cptr_el3", c.cptr);
+    if c.switch_debug {
+        write_debug_controls(c);
+    }
+    write_sysreg!("scr_el3", c.scr);
+    rampart_arch::isb();
+}
+
+/// Every EL3 control of `world`, on a core that has just come up.
+pub fn init_controls(world: World) {
+    write_debug_controls(controls(world));
+    load_controls(world);
+}
+
+fn write_debug_controls(c: &Controls) {
     write_sysreg!("mdcr_el3", c.mdcr);
     if features().mpam {
         write_sysreg!("S3_6_C10_C5_0", c.mpam3);
     }
-    write_sysreg!("scr_el3", c.scr);
-    rampart_arch::isb();
 }
 
 /// SCR_EL3 for running a world: AArch64 EL2 below, HVC on, secure
@@ -486,24 +510,37 @@ pub fn current_world() -> World {
     }
 }
 
-/// Defines the EL2 register set: an always-present part and feature-gated parts.
+/// Defines the EL2 register set: an always-present part, feature-gated
+/// parts, and rarer feature-gated parts behind one more test
+/// (`Features::rare`), so that a CPU without any of them pays one branch
+/// per save or restore for all of them, not one per feature.
 macro_rules! el2_regs {
-    (always { $($name:ident = $reg:tt),* $(,)? } gated { $($feat:ident : $($gname:ident = $greg:tt),+ ;)* }) => {
+    (
+        always { $($name:ident = $reg:tt),* $(,)? }
+        gated { $($feat:ident : $($gname:ident = $greg:tt),+ ;)* }
+        rare { $($rfeat:ident : $($rname:ident = $rreg:tt),+ ;)* }
+    ) => {
         /// One world's EL2 (and shared PAuth key) register values.
         #[derive(Clone, Copy, Debug, Default)]
         pub struct El2Regs {
             $(pub $name: u64,)*
             $($(pub $gname: u64,)+)*
+            $($(pub $rname: u64,)+)*
         }
 
         impl El2Regs {
-            pub const ZERO: Self = Self { $($name: 0,)* $($($gname: 0,)+)* };
+            pub const ZERO: Self = Self {
+                $($name: 0,)* $($($gname: 0,)+)* $($($rname: 0,)+)*
+            };
 
             /// Reads the live registers (SCR_EL3 must select the owning world).
             pub fn save(&mut self) {
                 let f = features();
                 $(self.$name = read_sysreg!($reg);)*
                 $(if f.$feat { $(self.$gname = read_sysreg!($greg);)+ })*
+                if f.rare {
+                    $(if f.$rfeat { $(self.$rname = read_sysreg!($rreg);)+ })*
+                }
             }
 
             /// Writes the live registers (SCR_EL3 must select the owning world).
@@ -511,6 +548,9 @@ macro_rules! el2_regs {
                 let f = features();
                 $(write_sysreg!($reg, self.$name);)*
                 $(if f.$feat { $(write_sysreg!($greg, self.$gname);)+ })*
+                if f.rare {
+                    $(if f.$rfeat { $(write_sysreg!($rreg, self.$rname);)+ })*
+                }
             }
         }
     };
@@ -531,26 +571,30 @@ el2_regs! {
     gated {
         fgt: hfgrtr = "S3_4_C1_C1_4", hfgwtr = "S3_4_C1_C1_5", hfgitr = "S3_4_C1_C1_6",
              hdfgrtr = "S3_4_C3_C1_4", hdfgwtr = "S3_4_C3_C1_5";
-        fgt_amu: hafgrtr = "S3_4_C3_C1_6";
-        fgt2: hfgrtr2 = "S3_4_C3_C1_2", hfgwtr2 = "S3_4_C3_C1_3", hfgitr2 = "S3_4_C3_C1_7",
-              hdfgrtr2 = "S3_4_C3_C1_0", hdfgwtr2 = "S3_4_C3_C1_1";
-        ras: vdisr = "S3_4_C12_C1_1", vsesr = "S3_4_C5_C2_3";
-        nv2: vncr = "S3_4_C2_C2_0";
-        trf: trfcr = "S3_4_C1_C2_1";
-        brbe: brbcr = "S2_4_C9_C0_0";
-        sctlr2: sctlr2 = "S3_4_C1_C0_3";
         hcx: hcrx = "S3_4_C1_C2_2";
         vhe: contextidr = "S3_4_C13_C0_1", ttbr1 = "S3_4_C2_C0_1";
         tcr2: tcr2 = "S3_4_C2_C0_3";
         s1pie: pir = "S3_4_C10_C2_3", pire0 = "S3_4_C10_C2_2";
-        s2pie: s2pir = "S3_4_C10_C2_5";
-        s1poe: por = "S3_4_C10_C2_4";
         csv2_2: scxtnum = "S3_4_C13_C0_7";
         ecv2: cntpoff = "S3_4_C14_C0_6";
         pauth: apia_lo = "S3_0_C2_C1_0", apia_hi = "S3_0_C2_C1_1", apib_lo = "S3_0_C2_C1_2",
                apib_hi = "S3_0_C2_C1_3", apda_lo = "S3_0_C2_C2_0", apda_hi = "S3_0_C2_C2_1",
                apdb_lo = "S3_0_C2_C2_2", apdb_hi = "S3_0_C2_C2_3", apga_lo = "S3_0_C2_C3_0",
                apga_hi = "S3_0_C2_C3_1";
+        // Virtual SError state (FEAT_RAS) and the NV2 page (FEAT_NV2): EL2
+        // registers without an EL3 enable, so both worlds reach them.
+        ras: vdisr = "S3_4_C12_C1_1", vsesr = "S3_4_C5_C2_3";
+        nv2: vncr = "S3_4_C2_C2_0";
+    }
+    rare {
+        fgt_amu: hafgrtr = "S3_4_C3_C1_6";
+        fgt2: hfgrtr2 = "S3_4_C3_C1_2", hfgwtr2 = "S3_4_C3_C1_3", hfgitr2 = "S3_4_C3_C1_7",
+              hdfgrtr2 = "S3_4_C3_C1_0", hdfgwtr2 = "S3_4_C3_C1_1";
+        trf: trfcr = "S3_4_C1_C2_1";
+        brbe: brbcr = "S2_4_C9_C0_0";
+        sctlr2: sctlr2 = "S3_4_C1_C0_3";
+        s2pie: s2pir = "S3_4_C10_C2_5";
+        s1poe: por = "S3_4_C10_C2_4";
     }
 }
 

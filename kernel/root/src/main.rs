@@ -49,7 +49,7 @@ fn init_this_core() {
     // EL3's vector lengths, then the Normal world's SCR/CPTR/MDCR_EL3
     // (every world switch loads its own: context::load_controls).
     context::init_vector_lengths();
-    context::load_controls(World::NonSecure);
+    context::init_controls(World::NonSecure);
     // The counter frequency every lower EL reads; warm-booted cores come
     // out of reset without it (TF-A sets it per core too).
     write_sysreg!("cntfrq_el0", BOARD.counter_hz);

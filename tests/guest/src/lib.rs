@@ -92,8 +92,9 @@ pub mod case {
     pub const ATTESTATION_ERRORS: u8 = 27;
     pub const ATTESTATION_TOKEN: u8 = 28;
     pub const BENCH: u8 = 29;
+    pub const WFI: u8 = 30;
 
-    pub const COUNT: usize = 30;
+    pub const COUNT: usize = 31;
 
     pub const NAMES: [&str; COUNT] = [
         "guest_boot",
@@ -126,5 +127,6 @@ pub mod case {
         "rsi_attestation_errors",
         "rsi_attestation_token",
         "guest_bench_calls",
+        "guest_wfi_not_trapped",
     ];
 }

@@ -176,6 +176,7 @@ extern "C" fn guest_main(x0: u64, x7: u64) -> ! {
     timer();
     fp();
     virtual_irq();
+    wfi();
     secondary();
     attestation();
     bench();
@@ -747,6 +748,31 @@ fn virtual_irq() {
         case::VIRTUAL_IRQ,
         sre == 1 && taken == rampart_guest::VIRQ_INTID,
         &[sre, taken],
+    );
+}
+
+/// A WFI at R-EL1, with the host not asking the RMM to trap WFI, completes
+/// without trapping to EL3 (SCR_EL3.TWI clear for the Realm world): the
+/// host makes a virtual interrupt pending, which wakes the WFI while
+/// PSTATE.I masks it; then the guest takes it. Had EL3 trapped the WFI,
+/// root would have answered with an UNDEFINED exception here at R-EL1.
+fn wfi() {
+    rt::IRQ_TAKEN.store(0, Ordering::Relaxed);
+    host_call(imm::IRQ, &[rampart_guest::VIRQ_INTID]);
+    let undef = rt::wfi_catching_undef();
+    rt::irq_unmask();
+    for _ in 0..1_000_000 {
+        if rt::IRQ_TAKEN.load(Ordering::Relaxed) != 0 {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    rt::irq_mask();
+    let taken = rt::IRQ_TAKEN.load(Ordering::Relaxed);
+    report(
+        case::WFI,
+        undef.is_none() && taken == rampart_guest::VIRQ_INTID,
+        &[undef.unwrap_or(0), taken],
     );
 }
 

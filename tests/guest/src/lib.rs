@@ -33,6 +33,8 @@ pub mod imm {
     pub const DONE: u16 = 7;
     pub const TOKEN: u16 = 8;
     pub const BENCH: u16 = 9;
+    /// Arm (1) or disarm (0) the host timer that wakes the guest's WFI.
+    pub const WFI: u16 = 10;
     pub const FATAL: u16 = 0xff;
 }
 

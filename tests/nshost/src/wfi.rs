@@ -1,11 +1,13 @@
 //! WFI below EL3 must not trap to EL3 (SCR_EL3.TWI clear for the Normal
 //! world; Arm ARM D24.2.169 SCR_EL3.TWI, and Linux idles in WFI). Each case
-//! arms the EL1 physical timer (PPI 30) a little ahead, with its interrupt
-//! enabled at the GIC but masked in PSTATE, so that the WFI wakes when it
-//! fires. Had EL3 trapped the WFI, root would answer with an UNDEFINED
-//! exception at the EL that ran it, which the cases see: at NS-EL2 in
-//! `nshost_last_esr` (the EL2 vector), at NS-EL1 in its own vector, which
-//! reports back with `HVC #1`.
+//! arms a timer 1 ms ahead, its interrupt enabled at the GIC but masked in
+//! PSTATE, so that the WFI really waits (QEMU only traps a WFI that would
+//! sleep: one with a wake-up already pending completes at once) and wakes
+//! when the timer fires. Had EL3 trapped the WFI, root would answer with
+//! an UNDEFINED exception at the EL that ran it, which the cases see: at
+//! NS-EL2 in `nshost_last_esr` (the EL2 vector), at NS-EL1 in its own
+//! vector, which reports back with `HVC #1`. The realm's case (guest.rs,
+//! `guest_wfi_not_trapped`) uses the EL2 physical timer the same way.
 
 use crate::{BOARD, rt};
 use core::arch::global_asm;
@@ -14,6 +16,8 @@ use rampart_arch::{esr, isb, read_sysreg, write_sysreg};
 
 /// The EL1 physical timer's interrupt (Arm BSA: PPI 30, INTID 30).
 const TIMER_INTID: u64 = 30;
+/// The Non-secure EL2 physical timer's interrupt (Arm BSA: PPI 26).
+pub const EL2_TIMER_INTID: u64 = 26;
 /// GICv3 SGI_base frame registers (Arm IHI0069, 12.10).
 const SGI_BASE: u64 = 0x1_0000;
 const GICR_ISENABLER0: u64 = SGI_BASE + 0x100;
@@ -22,8 +26,8 @@ const GICR_IPRIORITYR: u64 = SGI_BASE + 0x400;
 /// CNTP_CTL_EL0: ENABLE, ISTATUS.
 const CTL_ENABLE: u64 = 1;
 const CTL_ISTATUS: u64 = 1 << 2;
-/// How far ahead the timer fires: 1 ms of the board's counter.
-const TICKS_AHEAD: u64 = 1000;
+/// How far ahead the timers fire, in ms.
+const MS_AHEAD: u64 = 1;
 /// HCR_EL2.RW: EL1 is AArch64; nothing else (no stage 2, no TGE, IRQs to EL1).
 const HCR_EL1_PLAIN: u64 = 1 << 31;
 /// SPSR_EL2 for EL1h with D, A, I and F masked.
@@ -119,26 +123,30 @@ fn gicr_write8(offset: u64, value: u8) {
     unsafe { core::ptr::write_volatile((redistributor() + offset) as *mut u8, value) }
 }
 
-/// The timer interrupt enabled at the GIC and the CPU interface, so that it
-/// wakes a WFI; PSTATE.I stays masked, so it is never taken.
-fn enable_timer_interrupt() {
-    gicr_write8(GICR_IPRIORITYR + TIMER_INTID, 0x80);
-    gicr_write(GICR_ISENABLER0, 1 << TIMER_INTID);
+/// Timer interrupt `intid` enabled at the GIC and the CPU interface, so
+/// that it wakes a WFI; PSTATE.I stays masked, so it is never taken.
+pub fn enable_ppi(intid: u64) {
+    gicr_write8(GICR_IPRIORITYR + intid, 0x80);
+    gicr_write(GICR_ISENABLER0, 1 << intid);
     write_sysreg!("S3_0_C4_C6_0", 0xff); // ICC_PMR_EL1
     write_sysreg!("S3_0_C12_C12_7", 1); // ICC_IGRPEN1_EL1
     isb();
 }
 
-fn disable_timer_interrupt() {
-    write_sysreg!("cntp_ctl_el0", 0);
+pub fn disable_ppi(intid: u64) {
     write_sysreg!("S3_0_C12_C12_7", 0);
-    gicr_write(GICR_ICENABLER0, 1 << TIMER_INTID);
+    gicr_write(GICR_ICENABLER0, 1 << intid);
     isb();
+}
+
+/// Counter ticks in `ms` milliseconds.
+fn ticks(ms: u64) -> u64 {
+    read_sysreg!("cntfrq_el0") / 1000 * ms
 }
 
 fn arm_timer() {
     let now = read_sysreg!("cntpct_el0");
-    write_sysreg!("cntp_cval_el0", now + TICKS_AHEAD);
+    write_sysreg!("cntp_cval_el0", now + ticks(MS_AHEAD));
     write_sysreg!("cntp_ctl_el0", CTL_ENABLE);
     isb();
 }
@@ -147,16 +155,33 @@ fn timer_fired() -> bool {
     read_sysreg!("cntp_ctl_el0") & CTL_ISTATUS != 0
 }
 
+/// Arms the Non-secure EL2 physical timer `ms` ahead (for the realm's WFI:
+/// its interrupt ends the REC's run with an IRQ exit).
+pub fn arm_el2_timer(ms: u64) {
+    let now = read_sysreg!("cntpct_el0");
+    write_sysreg!("cnthp_cval_el2", now + ticks(ms));
+    write_sysreg!("cnthp_ctl_el2", CTL_ENABLE);
+    isb();
+}
+
+pub fn disarm_el2_timer() {
+    write_sysreg!("cnthp_ctl_el2", 0);
+    isb();
+}
+
 pub fn cases() {
-    enable_timer_interrupt();
+    enable_ppi(TIMER_INTID);
 
     // NS-EL2: WFI until the timer fires (WFI may also wake early).
     rt::clear_last_esr();
     arm_timer();
     let mut wfis = 0u32;
-    while !timer_fired() && wfis < 1000 {
+    loop {
         rampart_arch::wfi();
         wfis += 1;
+        if timer_fired() || wfis >= 1000 {
+            break;
+        }
     }
     let fired = timer_fired();
     let trapped = rt::last_esr();
@@ -182,8 +207,9 @@ pub fn cases() {
     let back = unsafe { nshost_run_el1(&raw const nshost_el1_wfi as u64) };
     let fired = timer_fired();
     write_sysreg!("hcr_el2", hcr);
+    write_sysreg!("cntp_ctl_el0", 0);
     isb();
-    disable_timer_interrupt();
+    disable_ppi(TIMER_INTID);
     let hvc_imm = back.esr_el2 & 0xffff;
     let by_hvc0 = esr::class(back.esr_el2) == esr::EC_HVC64 && hvc_imm == 0;
     case!(

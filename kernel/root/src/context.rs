@@ -115,8 +115,9 @@ pub struct Features {
     /// neither world gets them (see `docs/DESIGN.md`, "EL3 controls per world").
     pub d128: bool,
     pub mec: bool,
-    /// Any feature of the `rare` part of the switched EL2 registers.
-    pub rare: bool,
+    /// Which optional groups of EL2 registers a world switch saves and
+    /// restores (`group` bits).
+    pub switched: u32,
     /// What exception entry needs: FEAT_PAN, FEAT_SSBS, FEAT_NMI.
     pub pan: bool,
     pub ssbs: bool,
@@ -201,9 +202,31 @@ pub fn features() -> &'static Features {
             sys_reg_trace: field(dfr0, 4) != 0,
             mtpmu: field(dfr0, 48) == 1,
             debugv8p9: matches!(field(dfr0, 0), 0b1011..=0b1110),
-            rare: false,
+            switched: 0,
         };
-        f.rare = f.fgt_amu || f.fgt2 || f.trf || f.brbe || f.sctlr2 || f.s2pie || f.s1poe;
+        let groups = [
+            (f.fgt, group::fgt),
+            (f.hcx, group::hcx),
+            (f.vhe, group::vhe),
+            (f.tcr2, group::tcr2),
+            (f.s1pie, group::s1pie),
+            (f.csv2_2, group::csv2_2),
+            (f.ecv2, group::ecv2),
+            (f.pauth, group::pauth),
+            (f.ras, group::ras),
+            (f.nv2, group::nv2),
+            (f.fgt_amu, group::fgt_amu),
+            (f.fgt2, group::fgt2),
+            (f.trf, group::trf),
+            (f.brbe, group::brbe),
+            (f.sctlr2, group::sctlr2),
+            (f.s2pie, group::s2pie),
+            (f.s1poe, group::s1poe),
+        ];
+        f.switched = groups
+            .iter()
+            .filter(|(present, _)| *present)
+            .fold(0, |mask, (_, bit)| mask | bit);
         f
     })
 }
@@ -459,9 +482,10 @@ const MPAM3_MPAMEN: u64 = 1 << 63;
 const MPAM3_TRAPLOWER: u64 = 1 << 62;
 
 /// MPAM3_EL3: MPAM on, lower-EL MPAM registers open to the Normal world
-/// (Linux `booting.rst`, MPAM: TRAPLOWER must be 0) and trapped for the
-/// Realm world, whose EL2 MPAM registers EL3 does not switch (TF-RMM hides
-/// FEAT_MPAM from realms too).
+/// (Linux reads MPAMIDR_EL1 whenever ID_AA64PFR0_EL1.MPAM is non-zero, and
+/// TF-A v2.15.0 `lib/extensions/mpam/mpam.c` mpam_enable_per_world clears
+/// TRAPLOWER for it) and trapped for the Realm world, whose EL2 MPAM
+/// registers EL3 does not switch (TF-RMM hides FEAT_MPAM from realms too).
 fn compute_mpam3(world: World) -> u64 {
     match world {
         World::NonSecure => MPAM3_MPAMEN,
@@ -500,6 +524,24 @@ pub fn init_vector_lengths() {
     rampart_arch::isb();
 }
 
+/// Per-core state Linux `Documentation/arch/arm64/booting.rst` asks of
+/// EL3 for a kernel entered at EL2, beyond the controls: the architected
+/// activity monitor counters enabled (AMCNTENSET0_EL0 = 0b1111; no
+/// auxiliary counters are enabled, AMCNTENSET1_EL0 stays at reset), and
+/// the GCS controls of EL2, EL1 and EL0 at 0 (their reset values are
+/// UNKNOWN).
+pub fn init_lower_el_state() {
+    let f = features();
+    if f.amu {
+        write_sysreg!("S3_3_C13_C2_5", 0b1111); // AMCNTENSET0_EL0
+    }
+    if f.gcs {
+        write_sysreg!("S3_4_C2_C5_0", 0); // GCSCR_EL2
+        write_sysreg!("S3_0_C2_C5_0", 0); // GCSCR_EL1
+        write_sysreg!("S3_0_C2_C5_2", 0); // GCSCRE0_EL1
+    }
+}
+
 /// The world the current SCR_EL3 selects.
 pub fn current_world() -> World {
     let scr = read_sysreg!("scr_el3");
@@ -510,10 +552,36 @@ pub fn current_world() -> World {
     }
 }
 
+/// Bits of `Features::switched`, one per optional group of EL2 registers
+/// (named as the `Features` field that says the group exists): a world
+/// switch loads the mask once and tests one bit per group.
+#[allow(non_upper_case_globals)]
+mod group {
+    pub const fgt: u32 = 1 << 0;
+    pub const hcx: u32 = 1 << 1;
+    pub const vhe: u32 = 1 << 2;
+    pub const tcr2: u32 = 1 << 3;
+    pub const s1pie: u32 = 1 << 4;
+    pub const csv2_2: u32 = 1 << 5;
+    pub const ecv2: u32 = 1 << 6;
+    pub const pauth: u32 = 1 << 7;
+    pub const ras: u32 = 1 << 8;
+    pub const nv2: u32 = 1 << 9;
+    pub const fgt_amu: u32 = 1 << 16;
+    pub const fgt2: u32 = 1 << 17;
+    pub const trf: u32 = 1 << 18;
+    pub const brbe: u32 = 1 << 19;
+    pub const sctlr2: u32 = 1 << 20;
+    pub const s2pie: u32 = 1 << 21;
+    pub const s1poe: u32 = 1 << 22;
+    /// The rarer groups, behind one more test.
+    pub const RARE: u32 = 0x7f << 16;
+}
+
 /// Defines the EL2 register set: an always-present part, feature-gated
 /// parts, and rarer feature-gated parts behind one more test
-/// (`Features::rare`), so that a CPU without any of them pays one branch
-/// per save or restore for all of them, not one per feature.
+/// (`group::RARE`), so that a CPU without any of them pays one branch per
+/// save or restore for all of them, not one per feature.
 macro_rules! el2_regs {
     (
         always { $($name:ident = $reg:tt),* $(,)? }
@@ -535,21 +603,21 @@ macro_rules! el2_regs {
 
             /// Reads the live registers (SCR_EL3 must select the owning world).
             pub fn save(&mut self) {
-                let f = features();
+                let m = features().switched;
                 $(self.$name = read_sysreg!($reg);)*
-                $(if f.$feat { $(self.$gname = read_sysreg!($greg);)+ })*
-                if f.rare {
-                    $(if f.$rfeat { $(self.$rname = read_sysreg!($rreg);)+ })*
+                $(if m & group::$feat != 0 { $(self.$gname = read_sysreg!($greg);)+ })*
+                if m & group::RARE != 0 {
+                    $(if m & group::$rfeat != 0 { $(self.$rname = read_sysreg!($rreg);)+ })*
                 }
             }
 
             /// Writes the live registers (SCR_EL3 must select the owning world).
             pub fn restore(&self) {
-                let f = features();
+                let m = features().switched;
                 $(write_sysreg!($reg, self.$name);)*
-                $(if f.$feat { $(write_sysreg!($greg, self.$gname);)+ })*
-                if f.rare {
-                    $(if f.$rfeat { $(write_sysreg!($rreg, self.$rname);)+ })*
+                $(if m & group::$feat != 0 { $(write_sysreg!($greg, self.$gname);)+ })*
+                if m & group::RARE != 0 {
+                    $(if m & group::$rfeat != 0 { $(write_sysreg!($rreg, self.$rname);)+ })*
                 }
             }
         }

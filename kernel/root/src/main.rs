@@ -50,6 +50,7 @@ fn init_this_core() {
     // (every world switch loads its own: context::load_controls).
     context::init_vector_lengths();
     context::init_controls(World::NonSecure);
+    context::init_lower_el_state();
     // The counter frequency every lower EL reads; warm-booted cores come
     // out of reset without it (TF-A sets it per core too).
     write_sysreg!("cntfrq_el0", BOARD.counter_hz);

@@ -368,8 +368,9 @@ const fn at(name: &'static str, range: Range, gpi: Gpi) -> PasRegion {
 /// granule descriptors, same meaning as a block here). TF-A fills the rest
 /// of the PPS with GPT_GPI_ANY (`plat/arm/common/arm_common.c` arm_gpt_setup:
 /// gpt_init_l0_tables, and new L1 tables start as GPI_ANY in
-/// `lib/gpt_rme/gpt_rme.c`); our GPT leaves unlisted memory NoAccess, so the
-/// holes are listed here as `Any`, named after what TF-A's headers put there.
+/// `lib/gpt_rme/gpt_rme.c`), and so does ours (`rampart_gpt::UNLISTED_GPI`);
+/// the holes are still listed here as `Any`, named after what TF-A's headers
+/// put there, so that the map documents the whole PPS.
 ///
 /// Stricter than TF-A, because BoardInfo asks for it: trusted SRAM is Any in
 /// TF-A (NRD_PAS_SHARED_SRAM) but here only the page shared with the SCP

@@ -51,8 +51,8 @@ fn pas_map_is_sorted_aligned_and_disjoint() {
 
 #[test]
 fn pas_map_leaves_no_hole_below_the_pps() {
-    // TF-A makes everything it does not list GPI_ANY; our GPT makes it
-    // NoAccess, so the map must be complete to behave the same.
+    // TF-A and our GPT make everything unlisted GPI_ANY; this map still
+    // names every hole, so that it documents the whole PPS.
     let mut next = 0;
     for r in BOARD.pas_map {
         assert_eq!(r.range.base, next, "hole before {}", r.name);

@@ -22,7 +22,9 @@ mod power;
 mod smc;
 
 use context::{Frame, World, WorldContext};
+use core::sync::atomic::{AtomicU64, Ordering};
 use rampart_arch::esr;
+use rampart_arch::exception::{self, TargetEl};
 use rampart_arch::{isb, read_sysreg, write_sysreg};
 use rampart_board::BoardInfo;
 use rampart_ipc::rmm_el3;
@@ -46,12 +48,11 @@ const fn board_cpus(b: &BoardInfo) -> usize {
 fn init_this_core() {
     mmu::enable();
     write_sysreg!("vbar_el3", boot::vectors());
-    // CPTR_EL3: no FP/SIMD trap (TFP = 0); SVE and SME are set per world
-    // on every entry (context::cptr_for), after EL3's vector lengths.
+    // EL3's vector lengths, then the Normal world's SCR/CPTR/MDCR_EL3
+    // (every world switch loads its own: context::load_controls).
     context::init_vector_lengths();
-    write_sysreg!("cptr_el3", context::cptr_for(World::NonSecure));
-    // MDCR_EL3: debug and PMU as reset; secure self-hosted debug off.
-    write_sysreg!("mdcr_el3", 0);
+    context::init_controls(World::NonSecure);
+    context::init_lower_el_state();
     // The counter frequency every lower EL reads; warm-booted cores come
     // out of reset without it (TF-A sets it per core too).
     write_sysreg!("cntfrq_el0", BOARD.counter_hz);
@@ -77,6 +78,17 @@ extern "C" fn root_cold_main(frame: &mut Frame, core: usize) -> ! {
         MAX_CPUS,
         f.rme
     );
+    defmt::info!("el3: CPU features {}", f);
+    for world in [World::NonSecure, World::Realm] {
+        let c = context::controls(world);
+        defmt::info!(
+            "el3: {} SCR_EL3={=u64:#x} CPTR_EL3={=u64:#x} MDCR_EL3={=u64:#x}",
+            world,
+            c.scr,
+            c.cptr,
+            c.mdcr
+        );
+    }
     attest::init_heap();
     gic::init_distributor();
     platform::init_power();
@@ -151,16 +163,41 @@ extern "C" fn root_lower_exception(frame: &mut Frame, kind: u64) {
     match esr::class(esr) {
         esr::EC_SMC64 => smc::handle(this_core(), world, frame),
         esr::EC_GPC => granule_protection_fault(world, frame, esr),
-        _ => {
-            defmt::warn!(
-                "el3: {} trapped ESR_EL3={=u64:#x} at {=u64:#x}; injecting UNDEF",
-                world,
-                esr,
-                frame.elr
-            );
-            inject(frame, esr::EC_UNKNOWN << esr::EC_SHIFT | esr::IL, None);
-        }
+        _ => undefined_at_lower_el(world, frame, esr),
     }
+}
+
+/// Lower-EL exceptions EL3 answered as UNDEFINED since boot (every core,
+/// both worlds): anything but an SMC or a granule protection fault.
+static UNDEFINED_ANSWERED: AtomicU64 = AtomicU64::new(0);
+
+/// A trap to EL3 that root does not emulate: an access to a feature EL3
+/// keeps from this world (CPTR_EL3.TAM/TTA for realms, MPAM3_EL3.TRAPLOWER,
+/// an SCR_EL3 enable left clear) or an instruction EL3 traps by mistake.
+/// Answered as the architecture answers the access on a CPU without the
+/// feature: an Undefined Instruction exception (EC 0) taken where it would
+/// have been taken, at the EL that executed it, or at EL2 for EL0 when
+/// HCR_EL2.TGE routes EL0 there (Arm ARM D1.3.1; TF-A v2.15.0
+/// `bl31/bl31_traps.c` inject_undef64 does the same). Logged, so a trap
+/// that should not happen (a WFI with SCR_EL3.TWI set) shows.
+fn undefined_at_lower_el(world: World, frame: &mut Frame, esr_el3: u64) {
+    let answered = UNDEFINED_ANSWERED.fetch_add(1, Ordering::Relaxed) + 1;
+    defmt::warn!(
+        "el3: {} trapped ESR_EL3={=u64:#x} at {=u64:#x} (EL{=u64}); answered UNDEFINED ({=u64} so far)",
+        world,
+        esr_el3,
+        frame.elr,
+        exception::source_el(frame.spsr),
+        answered
+    );
+    let hcr = read_sysreg!("hcr_el2");
+    let target = exception::target_el(frame.spsr, hcr);
+    deliver(
+        frame,
+        target,
+        esr::EC_UNKNOWN << esr::EC_SHIFT | esr::IL,
+        None,
+    );
 }
 
 /// A lower EL's access failed the granule protection check (DDI0615: GPC
@@ -192,30 +229,64 @@ fn granule_protection_fault(world: World, frame: &mut Frame, esr: u64) {
         (false, false) => esr::EC_DABT_LOWER,
     };
     let wnr = if instruction { 0 } else { esr & (1 << 6) };
-    inject(
+    deliver(
         frame,
+        TargetEl::El2,
         class << esr::EC_SHIFT | esr::IL | wnr | esr::FSC_SEA,
         Some(far),
     );
 }
 
-/// Delivers a synchronous exception with syndrome `esr_el2` to the current
-/// world's EL2, as if it had been taken there.
-fn inject(frame: &mut Frame, esr_el2: u64, far: Option<u64>) {
-    let vbar = read_sysreg!("vbar_el2");
-    let offset = match frame.spsr & context::SPSR_M_MASK {
-        context::SPSR_M_EL2H => 0x200,
-        context::SPSR_M_EL2T => 0x000,
-        _ => 0x400,
+/// Delivers a synchronous exception with syndrome `esr` to `target` of
+/// the current world, as if it had been taken there: ESR, FAR (for aborts),
+/// ELR and SPSR of the target EL, then its vector with the PSTATE of
+/// exception entry (`rampart_arch::exception`).
+fn deliver(frame: &mut Frame, target: TargetEl, esr: u64, far: Option<u64>) {
+    let f = context::features();
+    let hcr_el2 = read_sysreg!("hcr_el2");
+    let (vbar, sctlr, gcscr) = match target {
+        TargetEl::El2 => {
+            write_sysreg!("esr_el2", esr);
+            if let Some(far) = far {
+                write_sysreg!("far_el2", far);
+            }
+            write_sysreg!("elr_el2", frame.elr);
+            write_sysreg!("spsr_el2", frame.spsr);
+            let gcscr = if f.gcs {
+                read_sysreg!("S3_4_C2_C5_0")
+            } else {
+                0
+            };
+            (read_sysreg!("vbar_el2"), read_sysreg!("sctlr_el2"), gcscr)
+        }
+        TargetEl::El1 => {
+            write_sysreg!("esr_el1", esr);
+            if let Some(far) = far {
+                write_sysreg!("far_el1", far);
+            }
+            write_sysreg!("elr_el1", frame.elr);
+            write_sysreg!("spsr_el1", frame.spsr);
+            let gcscr = if f.gcs {
+                read_sysreg!("S3_0_C2_C5_0")
+            } else {
+                0
+            };
+            (read_sysreg!("vbar_el1"), read_sysreg!("sctlr_el1"), gcscr)
+        }
     };
-    write_sysreg!("esr_el2", esr_el2);
-    if let Some(far) = far {
-        write_sysreg!("far_el2", far);
-    }
-    write_sysreg!("elr_el2", frame.elr);
-    write_sysreg!("spsr_el2", frame.spsr);
+    let controls = exception::EntryControls {
+        sctlr,
+        gcscr,
+        hcr_el2,
+        pan: f.pan,
+        ssbs: f.ssbs,
+        mte2: f.mte2,
+        nmi: f.nmi,
+        gcs: f.gcs,
+    };
+    let offset = exception::sync_vector_offset(frame.spsr, target);
+    frame.spsr = exception::entry_spsr(frame.spsr, target, &controls);
     frame.elr = vbar + offset;
-    frame.spsr = context::SPSR_EL2H_MASKED;
 }
 
 /// An exception taken from EL3 itself: a root bug.

@@ -2,10 +2,9 @@
 //! architecture calls, PSCI for the Normal world, the RMM (RMI forwarding),
 //! or the RMM-EL3 interface; and switches worlds.
 
-use crate::context::{Frame, World, WorldContext, cptr_for, scr_for};
+use crate::context::{Frame, World, WorldContext, load_controls};
 use crate::{BOARD, MAX_CPUS, attest, gpt, platform};
 use core::sync::atomic::{AtomicU8, Ordering};
-use rampart_arch::write_sysreg;
 use rampart_ipc::Transport;
 use rampart_ipc::gpt::{GptRequest, Pas};
 use rampart_ipc::rmm_el3::{self as el3, RmmEl3Status};
@@ -90,9 +89,7 @@ fn switch(cpu: &mut Cpu, frame: &mut Frame, from: World, to: World) {
 
 /// Loads a world without saving the current one (first entry on a core).
 pub fn enter(ctx: &WorldContext, to: World, frame: &mut Frame) {
-    write_sysreg!("scr_el3", scr_for(to));
-    write_sysreg!("cptr_el3", cptr_for(to));
-    rampart_arch::isb();
+    load_controls(to);
     ctx.el2.restore();
     frame.copy_from(&ctx.frame);
 }
@@ -294,8 +291,7 @@ fn cpu_off(core: usize) -> u64 {
         platform::power_off_this_core(core)
     };
     platform::clear_pen(slot);
-    write_sysreg!("scr_el3", scr_for(World::NonSecure));
-    write_sysreg!("cptr_el3", cptr_for(World::NonSecure));
+    load_controls(World::NonSecure);
     // SAFETY: the core leaves root's Rust code for good; the pen loop only
     // reads its pen word and restarts at the warm entry with a fresh stack.
     unsafe { crate::boot::root_park_in_pen(slot) }

@@ -17,6 +17,13 @@ use rampart_board::{GRANULE_SIZE, Gpi, GptConfig, PasRegion, Range};
 pub(crate) const GRANULE_SHIFT: u32 = 12;
 /// log2 of the bytes one level 1 Granules descriptor covers (16 granules).
 pub(crate) const L1_WORD_SHIFT: u32 = GRANULE_SHIFT + 4;
+/// GPI of physical space outside every region of the PAS map: `Any`, as
+/// TF-A's GPT library leaves it (v2.15.0 `lib/gpt_rme/gpt_rme.c`: level 0
+/// starts as GPT_GPI_ANY blocks and new level 1 tables as GPT_L1_ANY_DESC).
+/// A board need not list every device window (QEMU virt's high PCIe ECAM and
+/// 64-bit MMIO, say) for the Normal world to reach it; memory that must be
+/// guarded is listed with its own GPI, and `NoAccess` where nothing may reach it.
+pub const UNLISTED_GPI: Gpi = Gpi::Any;
 /// Most level 1 tables a layout records (each is at least 128 KB of table memory).
 pub const MAX_L1_TABLES: usize = 64;
 
@@ -133,10 +140,11 @@ impl GptLayout {
 /// Validates the configuration and the PAS map, then writes the level 0 and
 /// level 1 tables into `tables` (the memory at `config.tables.base`).
 ///
-/// A level 0 region becomes a Block descriptor when every granule in it has
-/// the same GPI (`NoAccess` where no region lies) and that GPI is neither
-/// `NonSecure` nor `Realm`; otherwise it gets a level 1 table, so that every
-/// NS or Realm granule can later change PAS one granule at a time.
+/// Physical space that no region lists is [`UNLISTED_GPI`]. A level 0 region
+/// becomes a Block descriptor when every granule in it has the same GPI and
+/// that GPI is neither `NonSecure` nor `Realm`; otherwise it gets a level 1
+/// table, so that every NS or Realm granule can later change PAS one granule
+/// at a time.
 pub fn build(
     config: &GptConfig,
     pas_map: &[PasRegion],
@@ -270,8 +278,8 @@ fn block_gpi(layout: &GptLayout, index: usize, pas_map: &[PasRegion]) -> Option<
         covered += region.range.end().min(l0.end()) - region.range.base.max(l0.base);
     }
     match gpi {
-        None => Some(Gpi::NoAccess),
-        Some(g) if covered == l0.size || g == Gpi::NoAccess => Some(g),
+        None => Some(UNLISTED_GPI),
+        Some(g) if covered == l0.size || g == UNLISTED_GPI => Some(g),
         Some(_) => None,
     }
 }
@@ -280,13 +288,13 @@ fn write(layout: &GptLayout, pas_map: &[PasRegion], tables: &mut [u64]) {
     let (l0, rest) = tables.split_at_mut(layout.l0_entries);
     for (index, desc) in l0.iter_mut().enumerate() {
         let Some(l1_pa) = layout.l1_table(index) else {
-            *desc = l0_block_desc(block_gpi(layout, index, pas_map).unwrap_or(Gpi::NoAccess));
+            *desc = l0_block_desc(block_gpi(layout, index, pas_map).unwrap_or(UNLISTED_GPI));
             continue;
         };
         *desc = l0_table_desc(l1_pa);
         let start = (l1_pa - layout.l0_base) as usize / 8 - layout.l0_entries;
         let l1 = &mut rest[start..start + layout.l1_entries()];
-        l1.fill(l1_granules_desc(Gpi::NoAccess));
+        l1.fill(l1_granules_desc(UNLISTED_GPI));
         let region = l0_region(layout, index);
         for r in pas_map.iter().filter(|r| r.range.overlaps(&region)) {
             let first = (r.range.base.max(region.base) - region.base) >> GRANULE_SHIFT;

@@ -21,7 +21,7 @@ pub mod smmu;
 mod tests;
 
 pub use arch::{GpcOps, TlbiSize, dc_cipapa_operand, tlbi_rpalos_operand};
-pub use build::{BuildError, GptLayout, MAX_L1_TABLES, build};
+pub use build::{BuildError, GptLayout, MAX_L1_TABLES, UNLISTED_GPI, build};
 
 use arch::{GPCCR_GPC, gpi_encoding, gpi_from_encoding, l0gptsz_bits};
 use build::GRANULE_SHIFT;

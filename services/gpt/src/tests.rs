@@ -159,19 +159,19 @@ fn qemu_map_builds_and_walks() {
     let expect = [
         (0x0000_0000, 0b1000),
         (0x03ff_f000, 0b1000),
-        (0x0400_0000, 0b0000),
+        (0x0400_0000, 0b1111),
         (0x0800_0000, 0b1111),
         (0x08ff_f000, 0b1111),
         (0x0900_0000, 0b1001),
-        (0x0900_1000, 0b0000),
+        (0x0900_1000, 0b1111),
         (0x0904_0000, 0b1000),
         (0x0e00_0000, 0b1010),
         (0x0e20_0000, 0b1010),
         (0x0e3f_f000, 0b1010),
         (0x0e40_0000, 0b1000),
         (0x0eff_f000, 0b1000),
-        (0x0f00_0000, 0b0000),
-        (0x3fff_f000, 0b0000),
+        (0x0f00_0000, 0b1111),
+        (0x3fff_f000, 0b1111),
         (0x4000_0000, 0b1001),
         (0x400f_f000, 0b1001),
         (0x4010_0000, 0b1011),
@@ -179,17 +179,20 @@ fn qemu_map_builds_and_walks() {
         (0x4190_0000, 0b1001),
         (0x8000_0000, 0b1001),
         (0xbfff_f000, 0b1001),
-        (0xc000_0000, 0b0000),
-        (0xff_ffff_f000, 0b0000),
+        (0xc000_0000, 0b1111),
+        (0xff_ffff_f000, 0b1111),
+        // Unlisted: Any, as TF-A leaves it (QEMU's high PCIe ECAM and MMIO).
+        (0x40_1000_0000, 0b1111),
+        (0x80_0000_0000, 0b1111),
     ];
     for (pa, gpi) in expect {
         assert_eq!(qemu_walk(&mem, pa), gpi, "GPI of {pa:#x}");
     }
-    // Block vs table: 0..3 GB hold L1 tables, the rest are NoAccess blocks.
+    // Block vs table: 0..3 GB hold L1 tables, the rest are Any blocks.
     assert_eq!(mem[0], 0x0e22_0003);
     assert_eq!(mem[2], 0x0e26_0003);
-    assert_eq!(mem[3], 0x01);
-    assert_eq!(mem[1023], 0x01);
+    assert_eq!(mem[3], 0xf1);
+    assert_eq!(mem[1023], 0xf1);
 
     // The manager's own lookup agrees with the walker.
     let mut mem2 = memory(TABLES);
@@ -206,34 +209,41 @@ fn uniform_l0_regions_become_blocks() {
         region("ns", 0x4000_0000, 0x4000_0000, Gpi::NonSecure),
         region("sec-a", 0x8000_0000, 0x2000_0000, Gpi::Secure),
         region("sec-b", 0xa000_0000, 0x2000_0000, Gpi::Secure),
-        region("any", 0xc000_0000, 0x4000_0000, Gpi::Any),
-        region("noaccess", 0x1_0000_0000, 0x1000_0000, Gpi::NoAccess),
+        region("any-part", 0xc000_0000, 0x1000_0000, Gpi::Any),
+        region("noaccess", 0x1_0000_0000, 0x4000_0000, Gpi::NoAccess),
         region("root-part", 0x1_4000_0000, 0x1000_0000, Gpi::Root),
+        region("noaccess-part", 0x1_8000_0000, 0x1000_0000, Gpi::NoAccess),
     ];
     let config = GptConfig {
         pps_bits: 36,
         l0_gpt_size_bits: 30,
-        tables: Range::new(0, 0x8_0000),
+        tables: Range::new(0, 0xa_0000),
     };
     let mut mem = memory(config.tables);
     let layout = build(&config, MAP, &mut mem).unwrap();
     assert_eq!(layout.l0_entries(), 64);
-    // L0[0]: Root partly, NoAccess elsewhere: mixed, a table.
+    // L0[0]: Root partly, unlisted (Any) elsewhere: mixed, a table.
     assert_eq!(mem[0] & 0xf, 0b0011);
     // L0[1]: all NS, but NS may move: a table.
     assert_eq!(mem[1] & 0xf, 0b0011);
     // L0[2]: two Secure regions covering it exactly: a block.
     assert_eq!(mem[2], 0x81);
+    // L0[3]: an Any region plus unlisted space: one Any block.
     assert_eq!(mem[3], 0xf1);
-    // L0[4]: NoAccess region plus no region: a NoAccess block.
+    // L0[4]: NoAccess over all of it: a NoAccess block.
     assert_eq!(mem[4], 0x01);
-    // L0[5]: Root over a quarter, NoAccess elsewhere: a table.
+    // L0[5]: Root over a quarter, Any elsewhere: a table.
     assert_eq!(mem[5] & 0xf, 0b0011);
-    assert_eq!(layout.l1_count(), 3);
+    // L0[6]: NoAccess over a quarter, Any elsewhere: a table.
+    assert_eq!(mem[6] & 0xf, 0b0011);
+    // L0[7..]: nothing listed: Any blocks.
+    assert!(mem[7..64].iter().all(|&d| d == 0xf1));
+    assert_eq!(layout.l1_count(), 4);
     let w = |pa| walk(&mem, 0, 36, 30, pa);
-    assert_eq!((w(0), w(0xf_f000), w(0x10_0000)), (0b1010, 0b1010, 0b0000));
+    assert_eq!((w(0), w(0xf_f000), w(0x10_0000)), (0b1010, 0b1010, 0b1111));
     assert_eq!((w(0x7fff_f000), w(0xffff_f000)), (0b1001, 0b1111));
-    assert_eq!((w(0x1_4fff_f000), w(0x1_5000_0000)), (0b1010, 0b0000));
+    assert_eq!((w(0x1_4fff_f000), w(0x1_5000_0000)), (0b1010, 0b1111));
+    assert_eq!((w(0x1_8fff_f000), w(0x1_9000_0000)), (0b0000, 0b1111));
 }
 
 fn rejects(config: GptConfig, map: &[PasRegion], want: BuildError) {
@@ -594,7 +604,7 @@ fn refused_transitions_change_nothing() {
     );
     assert_eq!(
         m.handle(GptRequest::Query { addr: 0xc000_0000 }),
-        GptReply::Gpi(Gpi::NoAccess)
+        GptReply::Gpi(Gpi::Any)
     );
 }
 
@@ -677,5 +687,53 @@ fn shipped_board_maps_build() {
             board.ns_entry,
         );
         assert_eq!(ns, 0x9, "{}: the NS payload is NS", board.name);
+    }
+}
+
+/// On every shipped board, physical space outside the PAS map is Any (as
+/// TF-A leaves it) and every listed region keeps its GPI at its first and
+/// last granule. On qemu-virt that opens the high PCIe ECAM
+/// (0x40_1000_0000) and the 64-bit PCIe MMIO window (0x80_0000_0000), which
+/// no region lists, to the Normal world.
+#[test]
+fn unlisted_space_is_any_and_listed_regions_keep_their_gpi() {
+    for board in [&rampart_board_qemu_virt::BOARD, &rampart_board_host::BOARD] {
+        let mut mem = memory(board.gpt.tables);
+        build(&board.gpt, board.pas_map, &mut mem).unwrap();
+        let gpi_at = |pa| {
+            walk(
+                &mem,
+                board.gpt.tables.base,
+                u32::from(board.gpt.pps_bits),
+                u32::from(board.gpt.l0_gpt_size_bits),
+                pa,
+            )
+        };
+        for r in board.pas_map {
+            let last = r.range.end() - GRANULE_SIZE;
+            for pa in [r.range.base, last] {
+                assert_eq!(gpi_at(pa), gpi_encoding(r.gpi), "{}: {pa:#x}", r.name);
+            }
+        }
+        let listed = |pa| board.pas_map.iter().any(|r| r.range.contains(pa));
+        let pps = 1u64 << board.gpt.pps_bits;
+        let mut pa = 0;
+        while pa < pps {
+            if !listed(pa) {
+                assert_eq!(gpi_at(pa), 0b1111, "{}: unlisted {pa:#x}", board.name);
+            }
+            pa += 0x80_0000;
+        }
+    }
+    let qemu = &rampart_board_qemu_virt::BOARD;
+    let mut mem = memory(qemu.gpt.tables);
+    let manager = GptManager::new(&qemu.gpt, qemu.pas_map, &mut mem, Fake::new()).unwrap();
+    for pcie_high in [
+        0x40_1000_0000,
+        0x40_1fff_f000,
+        0x80_0000_0000,
+        0xff_ffff_f000,
+    ] {
+        assert_eq!(manager.gpi(pcie_high), Ok(Gpi::Any), "{pcie_high:#x}");
     }
 }

@@ -33,6 +33,8 @@ pub mod imm {
     pub const DONE: u16 = 7;
     pub const TOKEN: u16 = 8;
     pub const BENCH: u16 = 9;
+    /// Arm (1) or disarm (0) the host timer that wakes the guest's WFI.
+    pub const WFI: u16 = 10;
     pub const FATAL: u16 = 0xff;
 }
 
@@ -92,8 +94,9 @@ pub mod case {
     pub const ATTESTATION_ERRORS: u8 = 27;
     pub const ATTESTATION_TOKEN: u8 = 28;
     pub const BENCH: u8 = 29;
+    pub const WFI: u8 = 30;
 
-    pub const COUNT: usize = 30;
+    pub const COUNT: usize = 31;
 
     pub const NAMES: [&str; COUNT] = [
         "guest_boot",
@@ -126,5 +129,6 @@ pub mod case {
         "rsi_attestation_errors",
         "rsi_attestation_token",
         "guest_bench_calls",
+        "guest_wfi_not_trapped",
     ];
 }

@@ -176,6 +176,7 @@ extern "C" fn guest_main(x0: u64, x7: u64) -> ! {
     timer();
     fp();
     virtual_irq();
+    wfi();
     secondary();
     attestation();
     bench();
@@ -748,6 +749,21 @@ fn virtual_irq() {
         sre == 1 && taken == rampart_guest::VIRQ_INTID,
         &[sre, taken],
     );
+}
+
+/// A WFI at R-EL1, with the host not asking the RMM to trap WFI, waits
+/// without trapping to EL3 (SCR_EL3.TWI clear for the Realm world). The
+/// host arms its EL2 timer a few ms ahead; its interrupt, physical and
+/// routed to R-EL2, ends the REC's run with an IRQ exit, and the host
+/// enters the REC again after the WFI. Nothing is pending when the WFI
+/// runs, so it really waits (QEMU traps only a WFI that would sleep). Had
+/// EL3 trapped it, root would have answered with an UNDEFINED exception
+/// here at R-EL1.
+fn wfi() {
+    host_call(imm::WFI, &[1]);
+    let undef = rt::wfi_catching_undef();
+    host_call(imm::WFI, &[0]);
+    report(case::WFI, undef.is_none(), &[undef.unwrap_or(0)]);
 }
 
 /// PSCI for REC 1: a CPU_ON the host denies, one it grants, AFFINITY_INFO

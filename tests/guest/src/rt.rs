@@ -217,6 +217,12 @@ static PROBE_ESR: AtomicU64 = AtomicU64::new(0);
 pub static IRQ_TAKEN: AtomicU64 = AtomicU64::new(0);
 
 const EC_DABT_CURRENT: u64 = 0x25;
+const EC_UNKNOWN: u64 = 0x00;
+
+/// Set while `wfi_catching_undef` runs its WFI.
+static WAITING: AtomicBool = AtomicBool::new(false);
+/// ESR_EL1 (with bit 63 set) of an UNDEFINED taken by that WFI.
+static WFI_UNDEF_ESR: AtomicU64 = AtomicU64::new(0);
 
 #[unsafe(no_mangle)]
 extern "C" fn guest_sync_handler() {
@@ -224,6 +230,11 @@ extern "C" fn guest_sync_handler() {
     let elr = read_sysreg!("elr_el1");
     if (esr >> 26) & 0x3f == EC_DABT_CURRENT && PROBING.load(Ordering::Relaxed) {
         PROBE_ESR.store(esr, Ordering::Relaxed);
+        write_sysreg!("elr_el1", elr + 4);
+        return;
+    }
+    if (esr >> 26) & 0x3f == EC_UNKNOWN && WAITING.load(Ordering::Relaxed) {
+        WFI_UNDEF_ESR.store(esr | 1 << 63, Ordering::Relaxed);
         write_sysreg!("elr_el1", elr + 4);
         return;
     }
@@ -354,6 +365,19 @@ fn smc_with<const MEASURED: bool>(fid: u32, args: &[u64], bench: u64) -> [u64; 9
 }
 
 // ---- Interrupts ----
+
+/// Executes one WFI; returns ESR_EL1 if it raised an UNDEFINED exception
+/// (what EL3 answers when it traps the WFI), which is skipped.
+pub fn wfi_catching_undef() -> Option<u64> {
+    WFI_UNDEF_ESR.store(0, Ordering::Relaxed);
+    WAITING.store(true, Ordering::Relaxed);
+    // SAFETY: WFI has no memory effect; an UNDEFINED it raises is skipped
+    // by the sync vector while WAITING is set.
+    unsafe { asm!("wfi", options(nostack)) };
+    WAITING.store(false, Ordering::Relaxed);
+    let esr = WFI_UNDEF_ESR.load(Ordering::Relaxed);
+    (esr != 0).then_some(esr & !(1 << 63))
+}
 
 /// Unmasks IRQs at PSTATE.
 pub fn irq_unmask() {

@@ -10,6 +10,9 @@
 //! with a host call, and the loop switches RECs.
 
 use crate::bench::rmi_measured;
+
+/// How far ahead the EL2 timer that wakes the guest's WFI fires, in ms.
+const WFI_TIMER_MS: u64 = 5;
 use crate::realm::{all_zero, fill, ok, rmi, write_u64};
 use core::arch::asm;
 use rampart_arch::{read_sysreg, write_sysreg};
@@ -516,6 +519,10 @@ struct Runner {
     cpu_off_checked: bool,
     timer_checked: bool,
     irq_injected: bool,
+    /// The EL2 physical timer is armed for the guest's WFI case.
+    wfi_timer: bool,
+    /// IRQ exits taken while it was.
+    wfi_irq_exits: u32,
     fp_call_seen: bool,
     ns_fp_intact: bool,
 
@@ -574,6 +581,8 @@ impl Runner {
             cpu_off_checked: false,
             timer_checked: false,
             irq_injected: false,
+            wfi_timer: false,
+            wfi_irq_exits: 0,
             fp_call_seen: false,
             ns_fp_intact: true,
             token_len: 0,
@@ -613,7 +622,15 @@ impl Runner {
             }
             let next = match x.reason {
                 exit::SYNC => self.sync_exit(&x, pool),
-                exit::IRQ | exit::FIQ => Next::Stay,
+                exit::IRQ | exit::FIQ => {
+                    if self.wfi_timer {
+                        // The timer that wakes the guest's WFI fired: arm
+                        // it again in case the WFI is still to come.
+                        self.wfi_irq_exits += 1;
+                        crate::wfi::arm_el2_timer(WFI_TIMER_MS);
+                    }
+                    Next::Stay
+                }
                 exit::PSCI => self.psci_exit(&x),
                 exit::RIPAS_CHANGE => self.ripas_exit(&x),
                 exit::HOST_CALL => self.host_call_exit(&x),
@@ -968,6 +985,24 @@ impl Runner {
                     // Pending, group 1, priority 0xa0, virtual INTID.
                     *lr = (1 << 62) | (1 << 60) | (0xa0 << 48) | intid;
                     self.irq_injected = true;
+                }
+                Next::Stay
+            }
+            imm::WFI => {
+                // Arm (1) or disarm (0) the EL2 physical timer whose
+                // interrupt ends the guest's WFI with an IRQ exit.
+                if x.gprs[0] == 1 {
+                    crate::wfi::enable_ppi(crate::wfi::EL2_TIMER_INTID);
+                    crate::wfi::arm_el2_timer(WFI_TIMER_MS);
+                    self.wfi_timer = true;
+                } else {
+                    crate::wfi::disarm_el2_timer();
+                    crate::wfi::disable_ppi(crate::wfi::EL2_TIMER_INTID);
+                    self.wfi_timer = false;
+                    defmt::info!(
+                        "guest WFI: {=u32} IRQ exit(s) while the EL2 timer was armed",
+                        self.wfi_irq_exits
+                    );
                 }
                 Next::Stay
             }

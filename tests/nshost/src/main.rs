@@ -49,6 +49,7 @@ mod guest;
 mod interop;
 mod realm;
 mod rt;
+mod wfi;
 
 fn neg(e: PsciError) -> u64 {
     e.reg()
@@ -235,6 +236,8 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
         all &= ok;
     }
     case!("unknown_fids", all, "unknown fids");
+
+    wfi::cases();
 
     realm::lifecycle();
     guest::run();

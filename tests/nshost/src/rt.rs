@@ -51,8 +51,10 @@ global_asm!(
     stack = const STACK_SIZE,
 );
 
-// EL2 vectors. Only "current EL with SP_ELx, synchronous" is expected
-// (the probe's abort); it skips the faulting instruction and records ESR.
+// EL2 vectors. Expected: "current EL with SP_ELx, synchronous" (the
+// probe's abort, or an UNDEFINED EL3 would inject), which skips the
+// instruction and records ESR; and "lower EL, synchronous" (the HVC that
+// ends an EL1 excursion of wfi.rs).
 global_asm!(
     ".section .text.vectors, \"ax\"",
     ".balign 2048",
@@ -71,7 +73,14 @@ global_asm!(
     "    msr elr_el2, x0",
     "    ldp x0, x1, [sp], #16",
     "    eret",
-    ".rept 11",
+    ".rept 3",
+    ".balign 128",
+    "    b nshost_unexpected",
+    ".endr",
+    // Lower EL, AArch64, synchronous: the end of an EL1 excursion (wfi.rs).
+    ".balign 128",
+    "    b nshost_el1_returned",
+    ".rept 7",
     ".balign 128",
     "    b nshost_unexpected",
     ".endr",
@@ -136,6 +145,13 @@ pub fn init_primary() {
         Attrs::device(OutputPas::NonSecure),
     )
     .expect("map uart");
+    // The boot core's GIC redistributor, for the WFI cases' timer interrupt.
+    t.map(
+        BOARD.gic.redistributors,
+        BOARD.gic.redistributor_stride,
+        Attrs::device(OutputPas::NonSecure),
+    )
+    .expect("map redistributor");
     enable_mmu();
     // SAFETY: the UART and the lock word were mapped above.
     unsafe {
@@ -163,6 +179,16 @@ extern "C" fn nshost_unexpected() -> ! {
 
 pub fn secondary_entry() -> u64 {
     nshost_secondary as *const () as u64
+}
+
+/// Forgets the last exception the EL2 vector recorded.
+pub fn clear_last_esr() {
+    nshost_last_esr.store(0, Ordering::SeqCst);
+}
+
+/// ESR_EL2 of the last exception the EL2 vector skipped over (0: none).
+pub fn last_esr() -> u64 {
+    nshost_last_esr.load(Ordering::SeqCst)
 }
 
 /// Reads `addr`; returns the value and the ESR of the abort it raised, if any.

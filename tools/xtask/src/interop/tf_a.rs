@@ -153,7 +153,7 @@ pub fn run(ws: &Workspace, tfa: &TfaImages, options: &RunOptions) -> Result<bool
     }
     let decoder = Decoder::new(elfs)?;
     let command = qemu::virt_command(&flash_path, MEMORY, options);
-    let report = qemu::run_command(command, decoder, &out.join("trace.bin"), options)?;
+    let report = qemu::run_command(command, decoder, &qemu::Captures::in_dir(&out), options)?;
 
     // The platform token BL31 hands the RMM on QEMU is TF-A's static sample
     // (plat/qemu/common/qemu_plat_attest_token.c), signed by no key of

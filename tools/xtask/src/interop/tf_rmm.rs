@@ -95,7 +95,7 @@ pub fn run_tf_rmm(ws: &Workspace, tf_rmm: &Path, options: &RunOptions) -> Result
     }
     let decoder = Decoder::new(elfs)?;
     let command = qemu::virt_command(&flash_path, MEMORY, options);
-    let mut report = qemu::run_command(command, decoder, &out.join("trace.bin"), options)?;
+    let mut report = qemu::run_command(command, decoder, &qemu::Captures::in_dir(&out), options)?;
 
     let reference = Reference {
         out: out.clone(),

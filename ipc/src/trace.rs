@@ -389,7 +389,9 @@ mod tests {
             assert_eq!(ring.header.tail.load(Ordering::Relaxed), head);
         }
         // Head moved backwards by one: claims 2^32-1 bytes, same answer.
-        ring.header.head.store(tail.wrapping_sub(1), Ordering::Relaxed);
+        ring.header
+            .head
+            .store(tail.wrapping_sub(1), Ordering::Relaxed);
         assert!(matches!(
             view.drain(&mut tail, |_| ()),
             Drained::Corrupt { .. }
@@ -403,20 +405,36 @@ mod tests {
         let mut n = 0;
         let drained = view.drain(&mut tail, |_| n += 1);
         assert_eq!(n, 512);
-        assert_eq!(drained, Drained::Bytes { bytes: 512, whole: true });
+        assert_eq!(
+            drained,
+            Drained::Bytes {
+                bytes: 512,
+                whole: true
+            }
+        );
         // Garbage without a delimiter is passed on and flagged, so the
         // consumer can end it before writing its own records.
         for (i, b) in ring.data.iter().enumerate().take(7) {
             b.store(0x41 + i as u8, Ordering::Relaxed);
         }
-        ring.header.head.store(tail.wrapping_add(7), Ordering::Relaxed);
+        ring.header
+            .head
+            .store(tail.wrapping_add(7), Ordering::Relaxed);
         let tail_before = tail;
         let drained = view.drain(&mut tail, |_| ());
-        assert_eq!(drained, Drained::Bytes { bytes: 7, whole: false });
+        assert_eq!(
+            drained,
+            Drained::Bytes {
+                bytes: 7,
+                whole: false
+            }
+        );
         assert_eq!(tail, tail_before.wrapping_add(7));
         // A producer facing a garbled tail (more used than the capacity)
         // drops rather than overwrite what it cannot account for.
-        ring.header.tail.store(tail.wrapping_sub(4096), Ordering::Relaxed);
+        ring.header
+            .tail
+            .store(tail.wrapping_sub(4096), Ordering::Relaxed);
         assert!(!view.push(b"x\0"));
     }
 

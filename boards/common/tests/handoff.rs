@@ -6,8 +6,8 @@ use rampart_board::handoff::{
     TL_HANDOFF_X1, Window, parse,
 };
 use rampart_board::{
-    AttestationSource, Bl31Boot, BoardInfo, Gic, GptConfig, PowerControl, Range, RootBoot,
-    RmmTrace, RootLayout, Topology, Uart,
+    AttestationSource, Bl31Boot, BoardInfo, Gic, GptConfig, PowerControl, Range, RmmTrace,
+    RootBoot, RootLayout, Topology, Uart,
 };
 
 const BASE: u64 = 0x7000_0000;

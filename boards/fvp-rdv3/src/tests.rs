@@ -276,7 +276,11 @@ fn each_trace_writer_has_its_own_uart() {
     assert_eq!(b.rmm_trace, rampart_board::RmmTrace::RealmUart);
     assert_eq!(gpi(b.rmm_console), Some(Gpi::Realm));
     assert_eq!(gpi(b.ns_console), Some(Gpi::NonSecure));
-    let bases = [b.root_trace_uart.base, b.rmm_console.base, b.ns_console.base];
+    let bases = [
+        b.root_trace_uart.base,
+        b.rmm_console.base,
+        b.ns_console.base,
+    ];
     assert!(bases[0] != bases[1] && bases[1] != bases[2] && bases[0] != bases[2]);
     assert_eq!(b.trace_lock, None, "no two images share a UART");
 }

@@ -4,8 +4,8 @@
 
 use rampart_board::{
     AttestationSource, BoardInfo, DevelopmentAttestation, FlashBoot, Gic, Gpi, GptConfig,
-    PasRegion, PlatformIdentity, PowerControl, Range, RmmTrace, RootBoot, RootLayout, Topology, Uart,
-    lifecycle,
+    PasRegion, PlatformIdentity, PowerControl, Range, RmmTrace, RootBoot, RootLayout, Topology,
+    Uart, lifecycle,
 };
 
 const MB: u64 = 1 << 20;

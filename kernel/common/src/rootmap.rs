@@ -210,7 +210,11 @@ mod tests {
     fn qemu_root_traces_to_the_secure_uart_and_leaves_uart0_alone() {
         let b = &rampart_board_qemu_virt::BOARD;
         let (regions, n) = root_regions(b, image(b));
-        let find = |addr: u64| regions[..n].iter().find(|r| addr >= r.0 && addr < r.0 + r.1);
+        let find = |addr: u64| {
+            regions[..n]
+                .iter()
+                .find(|r| addr >= r.0 && addr < r.0 + r.1)
+        };
         let uart1 = find(b.root_trace_uart.base).expect("UART1 mapped");
         assert_eq!(uart1.2, Attrs::device(OutputPas::Secure));
         assert!(find(b.ns_console.base).is_none(), "UART0 is the OS's");

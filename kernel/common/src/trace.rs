@@ -17,8 +17,8 @@ use crate::pl011::Pl011;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use rampart_ipc::trace::{
-    Drained, FID_RING_FLUSH, MAX_PAYLOAD, MAX_RECORD, RING_DATA_OFFSET, Ring, RingHeader,
-    RingView, encode_record,
+    Drained, FID_RING_FLUSH, MAX_PAYLOAD, MAX_RECORD, RING_DATA_OFFSET, Ring, RingHeader, RingView,
+    encode_record,
 };
 
 /// Spins before a lock is taken over regardless.
@@ -166,8 +166,7 @@ pub fn ring_attached() -> bool {
 #[inline(never)]
 fn drain_ring_now(addr: usize) {
     // SAFETY: attach_ring's contract (the capacity was checked there).
-    let Some(ring) = (unsafe { ring_at(addr, PEER_RING_CAPACITY.load(Ordering::Relaxed)) })
-    else {
+    let Some(ring) = (unsafe { ring_at(addr, PEER_RING_CAPACITY.load(Ordering::Relaxed)) }) else {
         return;
     };
     let uart = UART.load(Ordering::Relaxed);

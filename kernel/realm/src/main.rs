@@ -20,11 +20,11 @@ mod slots;
 use core::sync::atomic::{AtomicU32, Ordering};
 use rampart_arch::{SmcResult, read_sysreg, smc};
 use rampart_board::{BoardInfo, Range, RmmTrace};
-use rampart_ipc::trace::{FID_RING_REGISTER, RING_OK, Ring};
-use rampart_kernel::pagetable::OutputPas;
 use rampart_ipc::rmm_el3::{
     self, BOOT_COMPLETE, BootError, BootManifest, ColdBootArgs, REQ_COMPLETE, SHARED_PAGE_SIZE,
 };
+use rampart_ipc::trace::{FID_RING_REGISTER, RING_OK, Ring};
+use rampart_kernel::pagetable::OutputPas;
 use spin::Once;
 
 #[cfg(feature = "fvp-rdv3")]

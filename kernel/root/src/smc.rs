@@ -191,7 +191,14 @@ fn rmm_el3(core: usize, frame: &mut Frame) {
         trace::FID_RING_FLUSH => {
             // handle() drained it on the way in.
             let attached = rampart_kernel::trace::ring_attached();
-            set_ret(frame, &[if attached { trace::RING_OK } else { trace::RING_INVALID }]);
+            set_ret(
+                frame,
+                &[if attached {
+                    trace::RING_OK
+                } else {
+                    trace::RING_INVALID
+                }],
+            );
         }
         _ => set_ret(frame, &[SMC_UNKNOWN]),
     }

@@ -519,7 +519,11 @@ mod tests {
         let mut bytes = b"[    0.000000] Booting Linux on physical CPU 0x0\n".to_vec();
         bytes.extend(record(NSHOST, &frame(1, 3, &str_arg("wfi"))));
         bytes.extend_from_slice(b"/ # poweroff\n");
-        let shown: Vec<String> = d.feed(&bytes).iter().map(ToString::to_string).collect();
+        let mut lines = d.feed(&bytes);
+        // A line's last byte could start a record: it waits for the next
+        // byte, or the end of the stream.
+        lines.extend(d.finish());
+        let shown: Vec<String> = lines.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
             [

@@ -159,7 +159,9 @@ impl Captures {
 pub fn run(ws: &Workspace, board: Board, options: &RunOptions) -> anyhow::Result<RunReport> {
     let decoder = decoder(ws, board)?;
     let captures = Captures::in_dir(&ws.out_dir(board));
-    run_command(command(ws, board, options), decoder, &captures, options)
+    let mut report = run_command(command(ws, board, options), decoder, &captures, options)?;
+    report.tracker.judge_trace_split();
+    Ok(report)
 }
 
 /// One of QEMU's two UART streams.
@@ -169,6 +171,15 @@ enum Stream {
     Console = 0,
     /// UART1 on the socket.
     Trace = 1,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Console => "console",
+            Stream::Trace => "trace",
+        }
+    }
 }
 
 enum Chunk {
@@ -286,6 +297,9 @@ pub fn run_command(
                     .write_all(&bytes)
                     .context("writing a capture")?;
                 let lines = decoders[stream as usize].feed(&bytes);
+                for line in &lines {
+                    tracker.count(stream.name(), line);
+                }
                 Ok(Some(show(&lines, tracker, options.quiet)))
             }
             Chunk::Closed(stream) => {
@@ -338,8 +352,15 @@ pub fn run_command(
     }
     drop(take);
     let _ = std::fs::remove_file(&socket);
-    for (file, decoder) in files.iter_mut().zip(decoders.iter_mut()) {
-        show(&decoder.finish(), &mut tracker, options.quiet);
+    for (stream, (file, decoder)) in [Stream::Console, Stream::Trace]
+        .into_iter()
+        .zip(files.iter_mut().zip(decoders.iter_mut()))
+    {
+        let lines = decoder.finish();
+        for line in &lines {
+            tracker.count(stream.name(), line);
+        }
+        show(&lines, &mut tracker, options.quiet);
         file.flush().context("writing a capture")?;
     }
     let status = child.0.wait().context("waiting for QEMU")?;

@@ -100,6 +100,8 @@ pub fn route(fid: u32, from: World) -> Route {
         (f, World::NonSecure) if PSCI_NS_FUNCTIONS.contains(&f) => Route::Psci,
         (RMI_FIRST..=RMI_LAST, World::NonSecure) => Route::ForwardToRmm,
         (f, World::Realm) if crate::rmm_el3::is_rmm_el3_fid(f) => Route::RmmEl3,
+        // Rampart's vendor EL3 calls for the RMM's trace ring.
+        (f, World::Realm) if crate::trace::is_ring_fid(f) => Route::RmmEl3,
         _ => Route::Unknown,
     }
 }
@@ -147,6 +149,9 @@ mod tests {
             route(rmm_el3::BOOT_COMPLETE, World::NonSecure),
             Route::Unknown
         );
+        let register = crate::trace::FID_RING_REGISTER;
+        assert_eq!(route(register, World::Realm), Route::RmmEl3);
+        assert_eq!(route(register, World::NonSecure), Route::Unknown);
     }
 
     #[test]

@@ -161,6 +161,20 @@ pub struct Uart {
     pub clock_hz: u32,
 }
 
+/// How the RMM's trace records reach a UART (see `rampart_ipc::trace`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RmmTrace {
+    /// Through a ring in the RMM's own memory that root drains to its
+    /// trace UART: for boards where the only UART the Realm world reaches
+    /// is the Normal world's console (QEMU `virt`). Under an EL3 that does
+    /// not answer the ring registration (TF-A's BL31), the RMM writes
+    /// `rmm_console` itself, mapped Non-secure, under `trace_lock`.
+    RootRing,
+    /// The RMM writes `rmm_console` itself, mapped in the Realm PAS: a
+    /// Realm UART of its own (FVP RD-V3, where TF-RMM prints too).
+    RealmUart,
+}
+
 /// GICv3 placement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Gic {
@@ -321,16 +335,25 @@ pub struct BoardInfo {
     pub gpt: GptConfig,
     /// The physical address space map the GPT is built from.
     pub pas_map: &'static [PasRegion],
-    /// Trace UART (all images multiplex their records here).
-    pub trace_uart: Uart,
+    /// The UART root writes its trace records to, and the RMM's when they
+    /// come through root ([`RmmTrace::RootRing`]): a UART no other world
+    /// can reach where the board has one (Secure or Root).
+    pub root_trace_uart: Uart,
+    /// How the RMM's trace records reach a UART.
+    pub rmm_trace: RmmTrace,
+    /// The Normal world's UART: the OS console. No firmware writes it;
+    /// an NS test payload (nshost) writes its records there.
+    pub ns_console: Uart,
     /// The console the boot manifest offers the RMM (at 115200 baud). An
     /// RMM that maps it as Realm memory (TF-RMM does) needs a UART the GPT
     /// gives the Realm PAS, or one open to all.
     pub rmm_console: Uart,
-    /// An NS word that serialises whole trace records between images and
-    /// cores. Writers wait a bounded time for it, so a hostile holder can
-    /// garble the trace but never stall firmware.
-    pub trace_lock: u64,
+    /// An NS word that serialises whole trace records between images that
+    /// share `ns_console`: only an NS payload and an RMM in its fallback
+    /// (under TF-A's BL31) ever do. None where no two images share a UART.
+    /// Writers wait a bounded time for it, so a hostile holder can garble
+    /// the trace but never stall firmware.
+    pub trace_lock: Option<u64>,
     pub gic: Gic,
     /// SMMUs that need granule protection checks enabled at boot.
     pub gpc_smmus: &'static [GpcSmmu],

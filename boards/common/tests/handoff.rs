@@ -6,8 +6,8 @@ use rampart_board::handoff::{
     TL_HANDOFF_X1, Window, parse,
 };
 use rampart_board::{
-    AttestationSource, Bl31Boot, BoardInfo, Gic, GptConfig, PowerControl, Range, RootBoot,
-    RootLayout, Topology, Uart,
+    AttestationSource, Bl31Boot, BoardInfo, Gic, GptConfig, PowerControl, Range, RmmTrace,
+    RootBoot, RootLayout, Topology, Uart,
 };
 
 const BASE: u64 = 0x7000_0000;
@@ -336,7 +336,12 @@ fn board() -> BoardInfo {
             tables: Range::new(0x1100_0000, 0x1000),
         },
         pas_map: &[],
-        trace_uart: Uart {
+        root_trace_uart: Uart {
+            base: 0x2a40_0000,
+            clock_hz: 0,
+        },
+        rmm_trace: RmmTrace::RootRing,
+        ns_console: Uart {
             base: 0x2a40_0000,
             clock_hz: 0,
         },
@@ -344,7 +349,7 @@ fn board() -> BoardInfo {
             base: 0x2a42_0000,
             clock_hz: 14_745_600,
         },
-        trace_lock: 0x8000_0000,
+        trace_lock: Some(0x8000_0000),
         gic: Gic {
             distributor: 0x3000_0000,
             redistributors: 0x301c_0000,

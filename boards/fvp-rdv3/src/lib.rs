@@ -20,7 +20,7 @@
 
 use rampart_board::{
     AttestationSource, Bl31Boot, BoardInfo, Gic, GpcSmmu, Gpi, GptConfig, PasRegion, PowerControl,
-    Range, RootBoot, RootLayout, RseMailbox, Topology, Uart,
+    Range, RmmTrace, RootBoot, RootLayout, RseMailbox, Topology, Uart,
 };
 
 const KB: u64 = 1 << 10;
@@ -204,15 +204,6 @@ pub const NS_IMAGE_BASE: u64 = 0xe000_0000;
 /// load-address, max-size (1 MB); also ARM_PRELOADED_DTB_BASE in
 /// `rdv3/platform.mk`.
 pub const NT_FW_CONFIG: Range = Range::new(0xf300_0000, MB);
-
-/// The trace lock word: the last page of the NT_FW_CONFIG window. TF-A
-/// reserves the 1 MB window for a DTB of a few KB and writes only its start;
-/// the page is NS DRAM that every image maps (the NS payload maps the DRAM
-/// banks) and lies far from where BL33 is loaded ([`NS_IMAGE_BASE`]). A
-/// Normal world that treats the window as free RAM could reuse it after
-/// boot: the writers wait a bounded time, so that garbles the trace but
-/// never stalls firmware.
-pub const TRACE_LOCK: u64 = NT_FW_CONFIG.base + NT_FW_CONFIG.size - 4 * KB;
 
 // ---------------------------------------------------------------------------
 // NOR flash (FIP)
@@ -634,16 +625,17 @@ pub static BOARD: BoardInfo = BoardInfo {
         tables: L1_GPT,
     },
     pas_map: &PAS_MAP,
-    // The Realm UART that TF-RMM uses is in the Realm PAS: root and the RMM
-    // could both write it, but the NS payload writes the same trace stream
-    // and every image maps the trace UART in the NS PAS. So the trace goes
-    // to the AP NS UART; the RMM console in the manifest is RMM_CONSOLE.
-    trace_uart: Uart {
+    // Three UARTs, three writers: root on the secure UART (TF-A's BL31
+    // console), the RMM on the Realm UART TF-RMM prints to (the manifest's
+    // console, Realm PAS), the Normal world alone on the NS UART.
+    root_trace_uart: SECURE_UART,
+    rmm_trace: RmmTrace::RealmUart,
+    ns_console: Uart {
         base: NS_UART.base,
         clock_hz: 0,
     },
     rmm_console: RMM_CONSOLE,
-    trace_lock: TRACE_LOCK,
+    trace_lock: None,
     gic: Gic {
         distributor: GICD,
         redistributors: GICR,

@@ -152,7 +152,7 @@ fn dram_banks_are_covered_ns_and_fit_tf_rmm() {
 #[test]
 fn devices_have_the_right_gpi() {
     let b = &BOARD;
-    let uart = Range::new(b.trace_uart.base, 0x1000);
+    let uart = Range::new(b.ns_console.base, 0x1000);
     assert_eq!(gpi_over(uart), Some(Gpi::NonSecure));
     assert_eq!(
         gpi_over(Range::new(RMM_CONSOLE.base, 0x1000)),
@@ -266,21 +266,23 @@ fn warm_mailbox_is_in_memory_root_maps() {
 }
 
 #[test]
-fn trace_uart_and_lock_are_ns() {
+fn each_trace_writer_has_its_own_uart() {
     let b = &BOARD;
-    assert_eq!(
-        gpi_over(Range::new(b.trace_uart.base, 0x1000)),
-        Some(Gpi::NonSecure)
-    );
-    assert!(b.trace_lock.is_multiple_of(8));
-    assert_eq!(
-        gpi_over(Range::new(b.trace_lock & !0xfff, 0x1000)),
-        Some(Gpi::NonSecure)
-    );
-    // The NS payload maps the DRAM banks and nothing else of DRAM.
-    assert!(b.dram_bank_of(b.trace_lock).is_some());
-    assert!(NT_FW_CONFIG.contains(b.trace_lock));
-    assert!(!Range::new(b.ns_entry, 16 << 20).contains(b.trace_lock));
+    let gpi = |uart: rampart_board::Uart| gpi_over(Range::new(uart.base, 0x1000));
+    // Root on the secure UART (open to Root accesses, as TF-A leaves it),
+    // the RMM on its Realm UART, the NS UART the Normal world's alone.
+    assert_eq!(gpi(b.root_trace_uart), Some(Gpi::Any));
+    assert_eq!(b.root_trace_uart, SECURE_UART);
+    assert_eq!(b.rmm_trace, rampart_board::RmmTrace::RealmUart);
+    assert_eq!(gpi(b.rmm_console), Some(Gpi::Realm));
+    assert_eq!(gpi(b.ns_console), Some(Gpi::NonSecure));
+    let bases = [
+        b.root_trace_uart.base,
+        b.rmm_console.base,
+        b.ns_console.base,
+    ];
+    assert!(bases[0] != bases[1] && bases[1] != bases[2] && bases[0] != bases[2]);
+    assert_eq!(b.trace_lock, None, "no two images share a UART");
 }
 
 #[test]

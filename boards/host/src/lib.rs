@@ -4,8 +4,8 @@
 
 use rampart_board::{
     AttestationSource, BoardInfo, DevelopmentAttestation, FlashBoot, Gic, Gpi, GptConfig,
-    PasRegion, PlatformIdentity, PowerControl, Range, RootBoot, RootLayout, Topology, Uart,
-    lifecycle,
+    PasRegion, PlatformIdentity, PowerControl, Range, RmmTrace, RootBoot, RootLayout, Topology,
+    Uart, lifecycle,
 };
 
 const MB: u64 = 1 << 20;
@@ -87,7 +87,12 @@ pub static BOARD: BoardInfo = BoardInfo {
         tables: GPT_TABLES,
     },
     pas_map: &PAS_MAP,
-    trace_uart: Uart {
+    root_trace_uart: Uart {
+        base: 0x0900_0000,
+        clock_hz: 0,
+    },
+    rmm_trace: RmmTrace::RootRing,
+    ns_console: Uart {
         base: 0x0900_0000,
         clock_hz: 0,
     },
@@ -95,7 +100,7 @@ pub static BOARD: BoardInfo = BoardInfo {
         base: 0x0900_0000,
         clock_hz: 0,
     },
-    trace_lock: DRAM.base,
+    trace_lock: Some(DRAM.base),
     gic: Gic {
         distributor: 0x0800_0000,
         redistributors: 0x080a_0000,

@@ -1,7 +1,9 @@
 //! QEMU `virt` with FEAT_RME, laid out like TF-A's QEMU RME port so that
 //! images interchange: RMM at 0x40100000 (24 MB) with the EL3<->RMM shared
 //! page in its last granule, the NS payload right after it, GPT tables and
-//! root firmware in secure RAM, UART0 (NS PL011) as the trace UART.
+//! root firmware in secure RAM. UART0 (NS PL011) is the Normal world's
+//! console; root traces to the secure-only UART1, the RMM through a ring
+//! root drains there.
 //!
 //! Device addresses are QEMU's `hw/arm/virt.c` memory map; run with
 //! `-M virt,secure=on,virtualization=on,gic-version=3 -cpu max,x-rme=on -m 2G`.
@@ -9,8 +11,8 @@
 
 use rampart_board::{
     AttestationSource, BoardInfo, DevelopmentAttestation, FlashBoot, Gic, Gpi, GptConfig,
-    PasRegion, PlatformIdentity, PowerControl, Range, RootBoot, RootLayout, Topology, Uart,
-    lifecycle,
+    PasRegion, PlatformIdentity, PowerControl, Range, RmmTrace, RootBoot, RootLayout, Topology,
+    Uart, lifecycle,
 };
 
 const MB: u64 = 1 << 20;
@@ -26,6 +28,11 @@ pub const ROOT_RAM: Range = Range::new(0x0e00_0000, 2 * MB);
 pub const GPT_TABLES: Range = Range::new(0x0e20_0000, MB);
 /// Holding pen for cores that QEMU starts at the reset vector with the boot core.
 pub const HOLD_PEN: Range = Range::new(0x0e30_0000, 0x1000);
+/// The secure-only PL011 (UART1), root's trace UART.
+pub const SECURE_UART: Uart = Uart {
+    base: 0x0904_0000,
+    clock_hz: 0,
+};
 /// DRAM as started with `-m 2G`.
 pub const DRAM: Range = Range::new(0x4000_0000, 2 * GB);
 /// RMM region: 24 MB from 0x40100000 (TF-A QEMU `RMM_BASE`/`RMM_LIMIT`).
@@ -77,13 +84,14 @@ static PAS_MAP: [PasRegion; 20] = [
         range: Range::new(0x0800_0000, 16 * MB),
         gpi: Gpi::Any,
     },
-    // The trace UART and the console the boot manifest offers the RMM. Open
+    // The Normal world's console and the one the boot manifest offers the
+    // RMM (TF-RMM prints there; Rampart's RMM only when not under root). Open
     // to every PAS, as TF-A's QEMU port leaves it (v2.15.0
     // `plat/qemu/common/qemu_bl31_setup.c`: `pas_regions` carves no UART, so
     // it stays GPT_GPI_ANY): TF-RMM maps its console in the Realm PAS
     // (`plat/arm/src/arm_setup.c` ARM_RMM_UART, MT_REALM), and QEMU shows
     // the Realm PAS only the Non-secure address space, so no Realm-only UART
-    // exists here. Root, Rampart's RMM and nshost reach it as NS.
+    // exists here. nshost and an RMM that prints reach it as NS.
     PasRegion {
         name: "uart0",
         range: Range::new(0x0900_0000, 0x1000),
@@ -106,7 +114,7 @@ static PAS_MAP: [PasRegion; 20] = [
     },
     PasRegion {
         name: "uart1 (secure)",
-        range: Range::new(0x0904_0000, 0x1000),
+        range: Range::new(SECURE_UART.base, 0x1000),
         gpi: Gpi::Secure,
     },
     PasRegion {
@@ -199,7 +207,13 @@ pub static BOARD: BoardInfo = BoardInfo {
         tables: GPT_TABLES,
     },
     pas_map: &PAS_MAP,
-    trace_uart: Uart {
+    // Root's trace: the PL011 QEMU puts only in the secure address space
+    // (`hw/arm/virt.c` VIRT_SECURE_UART, the second `-serial`); the
+    // Normal world cannot see it, and neither can the Realm world (QEMU
+    // gives it the NS address space), hence the ring for the RMM.
+    root_trace_uart: SECURE_UART,
+    rmm_trace: RmmTrace::RootRing,
+    ns_console: Uart {
         base: 0x0900_0000,
         clock_hz: 0,
     },
@@ -212,7 +226,9 @@ pub static BOARD: BoardInfo = BoardInfo {
         base: 0x0900_0000,
         clock_hz: 24_000_000,
     },
-    trace_lock: 0x400f_f000,
+    // Shared by nshost and an RMM under TF-A's BL31 (its fallback); under
+    // root nothing but nshost writes UART0 and no image takes it.
+    trace_lock: Some(0x400f_f000),
     gic: Gic {
         distributor: 0x0800_0000,
         redistributors: 0x080a_0000,
@@ -263,6 +279,11 @@ mod tests {
                 .ram
                 .contains_range(BOARD.root.ram.base, BOARD.root.ram.size)
         );
-        assert!(!BOARD.rmm.contains(BOARD.trace_lock));
+        assert!(!BOARD.rmm.contains(BOARD.trace_lock.unwrap()));
+        let uart1 = PAS_MAP
+            .iter()
+            .find(|r| r.range.contains(BOARD.root_trace_uart.base))
+            .unwrap();
+        assert_eq!(uart1.gpi, Gpi::Secure, "root's trace UART is secure-only");
     }
 }

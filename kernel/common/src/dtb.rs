@@ -116,8 +116,10 @@ impl<'a> Fixups<'a> {
             };
             let _ = fixups.reserve_in_dram(board, name, region.range);
         }
-        let lock_page = Range::new(board.trace_lock & !0xfff, 0x1000);
-        let _ = fixups.reserve_in_dram(board, "root-trace-lock", lock_page);
+        if let Some(lock) = board.trace_lock {
+            let lock_page = Range::new(lock & !0xfff, 0x1000);
+            let _ = fixups.reserve_in_dram(board, "trace-lock", lock_page);
+        }
         fixups
     }
 

@@ -66,7 +66,7 @@ pub fn ns_dtb_window(board: &BoardInfo) -> Option<Range> {
     };
     let base = board.dram.first()?.base;
     let end = [
-        page_down(board.trace_lock),
+        board.trace_lock.map_or(board.rmm.base, page_down),
         board.rmm.base,
         base + NS_DTB_WINDOW_MAX,
     ]
@@ -122,16 +122,10 @@ pub fn root_regions(board: &BoardInfo, image: ImageSpans) -> ([Region; MAX_REGIO
         board.gpt.tables.size,
         Attrs::data(root),
     ));
-    push((
-        board.trace_uart.base,
-        0x1000,
-        Attrs::device(OutputPas::NonSecure),
-    ));
-    push((
-        page_down(board.trace_lock),
-        0x1000,
-        Attrs::data(OutputPas::NonSecure),
-    ));
+    // Root's own trace UART, in the PAS the GPT gives it (Secure on QEMU,
+    // Root where it is open to all). Root shares it with no other image:
+    // the RMM's records reach it through root, so no NS lock word either.
+    push(device(board.root_trace_uart.base, 0x1000));
     push((board.gic.distributor, GICD_SIZE, Attrs::device(root)));
     push((
         board.gic.redistributors,
@@ -248,7 +242,7 @@ mod tests {
         let window = ns_dtb_window(b).unwrap();
         assert_eq!(window, Range::new(0x4000_0000, 0xf_f000));
         assert!(!window.overlaps(&b.rmm));
-        assert!(!window.contains(b.trace_lock));
+        assert!(!window.contains(b.trace_lock.unwrap()));
         assert_eq!(pas_of(b, window.base), OutputPas::NonSecure);
         assert_eq!(pas_of(b, window.end() - 1), OutputPas::NonSecure);
         let (regions, n) = root_regions(b, image(b));
@@ -257,6 +251,20 @@ mod tests {
             window.size,
             Attrs::data(OutputPas::NonSecure)
         )));
+    }
+
+    #[test]
+    fn qemu_root_traces_to_the_secure_uart_and_leaves_uart0_alone() {
+        let b = &rampart_board_qemu_virt::BOARD;
+        let (regions, n) = root_regions(b, image(b));
+        let find = |addr: u64| {
+            regions[..n]
+                .iter()
+                .find(|r| addr >= r.0 && addr < r.0 + r.1)
+        };
+        let uart1 = find(b.root_trace_uart.base).expect("UART1 mapped");
+        assert_eq!(uart1.2, Attrs::device(OutputPas::Secure));
+        assert!(find(b.ns_console.base).is_none(), "UART0 is the OS's");
     }
 
     #[test]
@@ -280,7 +288,8 @@ mod tests {
         assert_eq!(find(scmi.shared_mem_base), Some(mailbox));
         assert_eq!(mailbox.2, Attrs::device(pas_of(b, bl31.warm_mailbox)));
         assert_eq!(find(b.rmm_shared_page).unwrap().2.pas, OutputPas::Realm);
-        assert_eq!(find(b.trace_lock).unwrap().2.pas, OutputPas::NonSecure);
+        assert_eq!(find(b.root_trace_uart.base).unwrap().2.pas, OutputPas::Root);
+        assert!(find(b.ns_console.base).is_none(), "the NS UART is the OS's");
         assert!(find(bl31.handoff.base).is_some());
         for smmu in b.gpc_smmus {
             assert!(find(smmu.base + 0x803c).is_some(), "SMMU_S_INIT");

@@ -19,10 +19,12 @@ mod slots;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use rampart_arch::{SmcResult, read_sysreg, smc};
-use rampart_board::{BoardInfo, Range};
+use rampart_board::{BoardInfo, Range, RmmTrace};
 use rampart_ipc::rmm_el3::{
     self, BOOT_COMPLETE, BootError, BootManifest, ColdBootArgs, REQ_COMPLETE, SHARED_PAGE_SIZE,
 };
+use rampart_ipc::trace::{FID_RING_REGISTER, RING_OK, Ring};
+use rampart_kernel::pagetable::OutputPas;
 use spin::Once;
 
 #[cfg(feature = "fvp-rdv3")]
@@ -61,6 +63,57 @@ fn boot_complete(status: Result<(), BootError>, token: u64) -> SmcResult {
     smc([u64::from(BOOT_COMPLETE), code, token, 0, 0, 0, 0, 0])
 }
 
+/// The RMM's trace ring (RmmTrace::RootRing): root drains it to its UART.
+/// 16 KB holds what the RMM logs between two calls to EL3 many times over.
+static TRACE_RING: Ring<{ 16 << 10 }> = Ring::new();
+
+/// A UART the RMM writes its records to itself.
+#[derive(Clone, Copy)]
+pub struct TraceUart {
+    pub base: u64,
+    /// The PAS the RMM maps it in.
+    pub pas: OutputPas,
+    /// The NS lock word shared with the other writers of the UART.
+    pub lock: Option<u64>,
+}
+
+#[derive(Clone, Copy)]
+enum TraceSink {
+    RootRing,
+    Uart(TraceUart),
+    None,
+}
+
+/// Where the RMM's trace goes (called once, at cold boot, with the MMU
+/// off). With a ring board it registers the ring with EL3: root accepts
+/// it; an EL3 without the call (TF-A's BL31) answers SMC_UNKNOWN, and the
+/// RMM then writes the manifest's console itself, as an NS device shared
+/// with the NS payload under the board's lock word. `console` is false
+/// when the manifest offers none: then there is no fallback.
+fn trace_sink(console: bool) -> TraceSink {
+    let uart = |pas, lock| TraceUart {
+        base: BOARD.rmm_console.base,
+        pas,
+        lock,
+    };
+    match BOARD.rmm_trace {
+        RmmTrace::RootRing => {
+            let ring = &raw const TRACE_RING as u64;
+            let capacity = core::mem::size_of_val(&TRACE_RING.data) as u64;
+            let r = smc([u64::from(FID_RING_REGISTER), ring, capacity, 0, 0, 0, 0, 0]);
+            if r.0[0] == RING_OK {
+                TraceSink::RootRing
+            } else if console {
+                TraceSink::Uart(uart(OutputPas::NonSecure, BOARD.trace_lock))
+            } else {
+                TraceSink::None
+            }
+        }
+        RmmTrace::RealmUart if console => TraceSink::Uart(uart(OutputPas::Realm, None)),
+        RmmTrace::RealmUart => TraceSink::None,
+    }
+}
+
 /// Cold boot checks (registers, then the manifest they point to).
 fn cold_checks(core: u64, version: u64, cpus: u64, shared: u64) -> Result<BootManifest, BootError> {
     let args = ColdBootArgs {
@@ -92,10 +145,7 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
             }
         }
     };
-    // Rampart's RMM writes its trace to the board's trace UART (NS, shared
-    // with root under the trace lock) whatever console the manifest offers:
-    // that one may be a Realm UART meant for an RMM that prints text.
-    let console = manifest.consoles.first().map(|_| BOARD.trace_uart.base);
+    let trace = trace_sink(!manifest.consoles.is_empty());
     // The GST lives in the RMM's region right after the image, sized from
     // the manifest's DRAM banks.
     let (_, _, _, image_end) = boot::image_layout();
@@ -112,18 +162,28 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
         cpus: cpus as usize,
         shared_page: shared,
     });
-    mmu::build(console, heap);
+    let uart = match trace {
+        TraceSink::Uart(uart) => Some(uart),
+        _ => None,
+    };
+    mmu::build(uart, heap);
     mmu::enable();
-    if let Some(uart) = console {
-        // SAFETY: mmu::build mapped the console as NS device memory and the
-        // board's trace lock word as NS normal memory.
-        unsafe {
-            rampart_kernel::trace::init(
-                rampart_ipc::trace::REALM,
-                uart as usize,
-                BOARD.trace_lock as usize,
-            )
-        };
+    match trace {
+        TraceSink::RootRing => {
+            rampart_kernel::trace::init_ring(rampart_ipc::trace::REALM, &TRACE_RING);
+        }
+        TraceSink::Uart(uart) => {
+            // SAFETY: mmu::build mapped the UART as device memory and the
+            // lock word, if any, as NS normal memory.
+            unsafe {
+                rampart_kernel::trace::init(
+                    rampart_ipc::trace::REALM,
+                    uart.base as usize,
+                    uart.lock.unwrap_or(0) as usize,
+                )
+            };
+        }
+        TraceSink::None => {}
     }
     rampart_arch::write_sysreg!("tpidr_el2", core);
     // FP/SIMD for saving realms' state; SVE and SME trapped (run.rs).
@@ -197,6 +257,8 @@ extern "C" fn realm_exception(slot: u64) -> ! {
     );
 }
 
+/// Logs the panic, has root drain the ring (when the trace goes through
+/// one) and parks.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     rampart_kernel::trace::panic_and_park(info)

@@ -21,10 +21,11 @@ static POOL: Pool = Pool(UnsafeCell::new([[0; 512]; POOL_TABLES]));
 /// SCTLR_EL2: RES1 | M | C | SA | I | WXN.
 const SCTLR_EL2_ON: u64 = 0x30c5_0830 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12) | (1 << 19);
 
-/// Builds the tables: image, stacks, shared page, console, trace lock, the
-/// `heap` range (RMM-owned memory after the image: the GST) and the slot
-/// window's level-3 table.
-pub fn build(console: Option<u64>, heap: rampart_board::Range) {
+/// Builds the tables: image, stacks, shared page, the trace UART and its
+/// lock word when the RMM writes a UART itself, the `heap` range
+/// (RMM-owned memory after the image: the GST) and the slot window's
+/// level-3 table.
+pub fn build(trace: Option<crate::TraceUart>, heap: rampart_board::Range) {
     // SAFETY: see `Pool`: single writer during cold boot.
     let pool = unsafe { &mut *POOL.0.get() };
     let pool_pa = pool.as_ptr() as u64;
@@ -54,13 +55,11 @@ pub fn build(console: Option<u64>, heap: rampart_board::Range) {
         ));
     }
     let _ = maps.push((BOARD.rmm_shared_page, 0x1000, Attrs::data(OutputPas::Realm)));
-    let _ = maps.push((
-        BOARD.trace_lock & !0xfff,
-        0x1000,
-        Attrs::data(OutputPas::NonSecure),
-    ));
-    if let Some(uart) = console {
-        let _ = maps.push((uart & !0xfff, 0x1000, Attrs::device(OutputPas::NonSecure)));
+    if let Some(uart) = trace {
+        let _ = maps.push((uart.base & !0xfff, 0x1000, Attrs::device(uart.pas)));
+        if let Some(lock) = uart.lock {
+            let _ = maps.push((lock & !0xfff, 0x1000, Attrs::data(OutputPas::NonSecure)));
+        }
     }
     if heap.size != 0 {
         let _ = maps.push((heap.base, heap.size, Attrs::data(OutputPas::Realm)));

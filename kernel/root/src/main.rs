@@ -65,11 +65,11 @@ fn init_this_core() {
 extern "C" fn root_cold_main(frame: &mut Frame, core: usize) -> ! {
     mmu::build();
     init_this_core();
-    let trace = BOARD.trace_uart.base as usize;
-    // SAFETY: the trace UART and lock word are mapped NS by mmu::build.
-    unsafe {
-        rampart_kernel::trace::init(rampart_ipc::trace::ROOT, trace, BOARD.trace_lock as usize)
-    };
+    let trace = BOARD.root_trace_uart.base as usize;
+    // SAFETY: mmu::build mapped root's trace UART as device memory; root
+    // is its only writer (the RMM's records come through root), so no
+    // shared lock.
+    unsafe { rampart_kernel::trace::init(rampart_ipc::trace::ROOT, trace, 0) };
     let f = context::features();
     defmt::info!(
         "rampart root on {=str}: core {=usize} of {=usize}, RME {=bool}",

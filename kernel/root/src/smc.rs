@@ -9,6 +9,7 @@ use rampart_ipc::Transport;
 use rampart_ipc::gpt::{GptRequest, Pas};
 use rampart_ipc::rmm_el3::{self as el3, RmmEl3Status};
 use rampart_ipc::smccc::{self, PsciError, Route, SMC_UNKNOWN};
+use rampart_ipc::trace;
 use rampart_kernel::psci::{NsEntry, PsciCores};
 use spin::Mutex;
 
@@ -101,6 +102,11 @@ fn set_ret(frame: &mut Frame, values: &[u64]) {
 /// Handles an SMC from `world` on `core`; `frame` holds the caller's registers.
 pub fn handle(core: usize, world: World, frame: &mut Frame) {
     let fid = frame.x[0] as u32;
+    if world == World::Realm {
+        // Every call from the Realm world passes what the RMM logged since
+        // its last one to root's UART; an empty ring costs a compare.
+        rampart_kernel::trace::drain_ring();
+    }
     let from = match world {
         World::NonSecure => smccc::World::NonSecure,
         World::Realm => smccc::World::Realm,
@@ -175,8 +181,50 @@ fn rmm_el3(core: usize, frame: &mut Frame) {
             set_ret(frame, &attest::get_plat_token(pa, size, c_size));
         }
         el3::BOOT_COMPLETE => boot_complete(core, frame),
+        trace::FID_RING_REGISTER => {
+            let [addr, capacity] = [frame.x[1], frame.x[2]];
+            set_ret(frame, &[register_trace_ring(addr, capacity)]);
+        }
+        trace::FID_RING_FLUSH => {
+            // handle() drained it on the way in.
+            let attached = rampart_kernel::trace::ring_attached();
+            set_ret(
+                frame,
+                &[if attached {
+                    trace::RING_OK
+                } else {
+                    trace::RING_INVALID
+                }],
+            );
+        }
         _ => set_ret(frame, &[SMC_UNKNOWN]),
     }
+}
+
+/// Rampart's RING_REGISTER vendor call (SMCCC DEN0028 6.2, OEN 7; ABI in
+/// `rampart_ipc::trace`): the RMM's trace ring, once per boot, wholly inside
+/// the RMM's region less the shared page. Root drains it to its own UART.
+fn register_trace_ring(addr: u64, capacity: u64) -> u64 {
+    let owner = rampart_board::Range::new(BOARD.rmm.base, BOARD.rmm_shared_page - BOARD.rmm.base);
+    if !trace::ring_fits(addr, capacity, owner) {
+        defmt::warn!(
+            "trace: RMM ring {=u64:#x}+{=u64:#x} refused (outside its region or bad size)",
+            addr,
+            capacity
+        );
+        return trace::RING_INVALID;
+    }
+    // SAFETY: ring_fits checked the ring lies in the RMM's region, which
+    // root maps as Realm normal memory for its whole life (rootmap).
+    if !unsafe { rampart_kernel::trace::attach_ring(addr as usize, capacity as u32) } {
+        return trace::RING_INVALID;
+    }
+    defmt::info!(
+        "trace: RMM ring at {=u64:#x} ({=u64} bytes) drained to this UART",
+        addr,
+        capacity
+    );
+    trace::RING_OK
 }
 
 /// RMM_GTSI_DELEGATE/UNDELEGATE: only DRAM granules move, only NS<->Realm.

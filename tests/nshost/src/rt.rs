@@ -140,7 +140,7 @@ pub fn init_primary() {
         .expect("map dram");
     }
     t.map(
-        BOARD.trace_uart.base,
+        BOARD.ns_console.base,
         0x1000,
         Attrs::device(OutputPas::NonSecure),
     )
@@ -153,12 +153,14 @@ pub fn init_primary() {
     )
     .expect("map redistributor");
     enable_mmu();
-    // SAFETY: the UART and the lock word were mapped above.
+    // SAFETY: the UART and the lock word (in a DRAM bank) were mapped
+    // above. The lock matters only when an RMM writes the same UART (its
+    // fallback under TF-A's BL31); under root nshost writes UART0 alone.
     unsafe {
         rampart_kernel::trace::init(
             rampart_ipc::trace::NSHOST,
-            BOARD.trace_uart.base as usize,
-            BOARD.trace_lock as usize,
+            BOARD.ns_console.base as usize,
+            BOARD.trace_lock.unwrap_or(0) as usize,
         )
     };
 }

@@ -7,9 +7,11 @@
 //! stream into records, decodes each against the defmt table of the ELF that
 //! owns its channel and yields printable [`Line`]s.
 //!
-//! Bytes that are not a record (plain text from foreign firmware such as
-//! TF-RMM sharing the UART, garbled output) are never dropped: they come out
-//! as `uart` lines, printable characters only.
+//! Bytes that are not a record (an OS's console on the Normal world's UART,
+//! plain text from foreign firmware such as TF-RMM, garbled output) are
+//! never dropped: they come out as lines of the decoder's raw label (`uart`
+//! unless set with [`Decoder::with_raw_label`], e.g. `console`), printable
+//! characters only.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,8 +21,10 @@ use anyhow::{Context, bail};
 use defmt_decoder::{Encoding, Table};
 use rampart_ipc::trace::{MAX_RECORD, TEXT, channel_name, decode_record};
 
-/// Image name of bytes that are not a decodable record.
+/// Image name of bytes that are not a decodable record, by default.
 pub const RAW_IMAGE: &str = "uart";
+/// The raw label for the Normal world's UART: an OS's console output.
+pub const CONSOLE_IMAGE: &str = "console";
 
 /// Raw text without a line break is emitted anyway once this much has built up.
 const MAX_RAW_LINE: usize = 4096;
@@ -28,7 +32,8 @@ const MAX_RAW_LINE: usize = 4096;
 /// One decoded line of trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
-    /// "root", "realm", "nshost", "guest", or "uart" for bytes that are not a record.
+    /// "root", "realm", "nshost", "guest", or the decoder's raw label
+    /// ("uart", "console") for bytes that are not a record.
     pub image: String,
     /// "TRACE".."ERROR" for defmt log frames; None for text and println.
     pub level: Option<String>,
@@ -38,9 +43,9 @@ pub struct Line {
 }
 
 impl Line {
-    fn raw(text: String) -> Self {
+    fn raw(label: &str, text: String) -> Self {
         Self {
-            image: RAW_IMAGE.to_owned(),
+            image: label.to_owned(),
             level: None,
             timestamp: None,
             text,
@@ -77,9 +82,11 @@ enum Record {
 }
 
 /// Streaming trace decoder.
+#[derive(Clone)]
 pub struct Decoder {
     tables: BTreeMap<u8, Table>,
     pending: Vec<u8>,
+    raw_label: &'static str,
 }
 
 impl Decoder {
@@ -115,7 +122,15 @@ impl Decoder {
         Self {
             tables,
             pending: Vec::new(),
+            raw_label: RAW_IMAGE,
         }
+    }
+
+    /// The same decoder labelling bytes that are not a record `label`
+    /// (e.g. [`CONSOLE_IMAGE`] for the Normal world's UART).
+    pub fn with_raw_label(mut self, label: &'static str) -> Self {
+        self.raw_label = label;
+        self
     }
 
     /// True when frames of `channel` can be decoded.
@@ -168,7 +183,7 @@ impl Decoder {
             None if safe >= MAX_RAW_LINE => safe,
             None => return,
         };
-        raw_lines(&self.pending[..cut], out);
+        raw_lines(self.raw_label, &self.pending[..cut], out);
         self.pending.drain(..cut);
     }
 
@@ -189,7 +204,7 @@ impl Decoder {
                 continue;
             }
             if let Record::Lines(lines) = self.record(&chunk[start..]) {
-                raw_lines(&chunk[..start], &mut out);
+                raw_lines(self.raw_label, &chunk[..start], &mut out);
                 out.extend(lines);
                 return out;
             }
@@ -205,7 +220,7 @@ impl Decoder {
                     hex(&payload)
                 ),
             }),
-            _ => raw_lines(chunk, &mut out),
+            _ => raw_lines(self.raw_label, chunk, &mut out),
         }
         out
     }
@@ -277,9 +292,9 @@ fn text_lines(text: &str, emit: &mut dyn FnMut(String)) {
     }
 }
 
-fn raw_lines(bytes: &[u8], out: &mut Vec<Line>) {
+fn raw_lines(label: &str, bytes: &[u8], out: &mut Vec<Line>) {
     text_lines(&String::from_utf8_lossy(bytes), &mut |text| {
-        out.push(Line::raw(text))
+        out.push(Line::raw(label, text))
     });
 }
 
@@ -381,7 +396,7 @@ mod tests {
         };
         assert_eq!(line.to_string(), "[realm] 0.000001 ERROR message");
         assert_eq!(
-            Line::raw("NOTICE: x".into()).to_string(),
+            Line::raw(RAW_IMAGE, "NOTICE: x".into()).to_string(),
             "[uart] NOTICE: x"
         );
     }
@@ -476,7 +491,10 @@ mod tests {
         assert_eq!(shown, ["[uart] partial", "[realm] ours"]);
         let lines = d.feed(b"tail without newline");
         assert!(lines.is_empty());
-        assert_eq!(d.finish(), [Line::raw("tail without newline".into())]);
+        assert_eq!(
+            d.finish(),
+            [Line::raw(RAW_IMAGE, "tail without newline".into())]
+        );
     }
 
     #[test]
@@ -493,5 +511,26 @@ mod tests {
         assert!(Decoder::new(vec![(REALM, b"not an elf".to_vec())]).is_err());
         assert!(Decoder::new(vec![(REALM | TEXT, Vec::new())]).is_err());
         assert!(Decoder::new(vec![(0x33, Vec::new())]).is_err());
+    }
+
+    #[test]
+    fn console_label_marks_an_os_console_beside_our_records() {
+        let mut d = decoder_with_nshost_table().with_raw_label(CONSOLE_IMAGE);
+        let mut bytes = b"[    0.000000] Booting Linux on physical CPU 0x0\n".to_vec();
+        bytes.extend(record(NSHOST, &frame(1, 3, &str_arg("wfi"))));
+        bytes.extend_from_slice(b"/ # poweroff\n");
+        let mut lines = d.feed(&bytes);
+        // A line's last byte could start a record: it waits for the next
+        // byte, or the end of the stream.
+        lines.extend(d.finish());
+        let shown: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "[console] [    0.000000] Booting Linux on physical CPU 0x0",
+                "[nshost] 0.000003 INFO  case wfi: PASS",
+                "[console] / # poweroff"
+            ]
+        );
     }
 }

@@ -222,7 +222,8 @@ mod tests {
     use super::*;
     use rampart_board::package::Package;
     use rampart_board::{
-        AttestationSource, Gic, GptConfig, PowerControl, RootBoot, RootLayout, Topology, Uart,
+        AttestationSource, Gic, GptConfig, PowerControl, RmmTrace, RootBoot, RootLayout, Topology,
+        Uart,
     };
 
     const DRAM: &[Range] = &[Range::new(0x4000_0000, 0x4000_0000)];
@@ -253,7 +254,12 @@ mod tests {
                 tables: Range::new(0x0e10_0000, 0x1000),
             },
             pas_map: &[],
-            trace_uart: Uart {
+            root_trace_uart: Uart {
+                base: 0x0900_0000,
+                clock_hz: 0,
+            },
+            rmm_trace: RmmTrace::RootRing,
+            ns_console: Uart {
                 base: 0x0900_0000,
                 clock_hz: 0,
             },
@@ -261,7 +267,7 @@ mod tests {
                 base: 0x0900_0000,
                 clock_hz: 0,
             },
-            trace_lock: 0x4000_0000,
+            trace_lock: Some(0x4000_0000),
             gic: Gic {
                 distributor: 0x0800_0000,
                 redistributors: 0x080a_0000,

@@ -154,7 +154,8 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         smp: u32,
     },
-    /// Decode a trace capture (e.g. target/rampart/qemu-virt/trace.bin) against the built ELFs.
+    /// Decode a capture against the built ELFs: target/rampart/qemu-virt/trace.bin (firmware,
+    /// UART1) or console.bin (UART0, plain text as [console] lines).
     Trace {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = Board::QemuVirt)]

@@ -4,6 +4,7 @@
 //! `case <name>: FAIL <detail>`, then `verdict: <N> passed, <M> failed`, and
 //! powers the machine off. Any ERROR line mentioning a panic fails the run.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitStatus;
 
@@ -35,6 +36,8 @@ pub struct Tracker {
     pub host_cases: usize,
     /// What firmware said about a Normal-world OS it ran (a BL33 run).
     pub os: OsObservations,
+    /// Lines seen per (UART, image), e.g. ("console", "nshost").
+    pub lines_by_uart: BTreeMap<(&'static str, String), usize>,
 }
 
 /// How the Normal world ended the run, as root logs the PSCI call.
@@ -113,6 +116,43 @@ impl Tracker {
             return Event::Verdict;
         }
         Event::None
+    }
+
+    /// Counts a line that came from `uart` ("console" for UART0, "trace"
+    /// for the firmware's UART).
+    pub fn count(&mut self, uart: &'static str, line: &Line) {
+        *self
+            .lines_by_uart
+            .entry((uart, line.image.clone()))
+            .or_default() += 1;
+    }
+
+    /// The `trace_split` host case: firmware records only on the firmware
+    /// UART (root's own and the RMM's, which must have come through root's
+    /// drain), none on the Normal world's console.
+    pub fn judge_trace_split(&mut self) {
+        let on = |uart: &str, image: &str| {
+            self.lines_by_uart
+                .get(&(uart, image.to_owned()))
+                .copied()
+                .unwrap_or(0)
+        };
+        let mut problems = Vec::new();
+        for image in ["root", "realm"] {
+            if on("console", image) != 0 {
+                problems.push(format!("{} {image} line(s) on UART0", on("console", image)));
+            }
+            if on("trace", image) == 0 {
+                problems.push(format!("no {image} line on the firmware UART"));
+            }
+        }
+        let result = if problems.is_empty() {
+            CaseResult::Pass
+        } else {
+            CaseResult::Fail(problems.join("; "))
+        };
+        self.cases.push(("trace_split".to_owned(), result));
+        self.host_cases += 1;
     }
 
     pub fn passed(&self) -> usize {
@@ -435,5 +475,29 @@ mod tests {
         assert!(t.panics.is_empty());
         let t = tracker(&[line("root", "ERROR", "PANIC at kernel/root/src/main.rs:10")]);
         assert_eq!(t.panics.len(), 1);
+    }
+
+    #[test]
+    fn trace_split_wants_firmware_on_its_uart_only() {
+        let mut t = Tracker::default();
+        t.count("trace", &line("root", "INFO", "boot"));
+        t.count("trace", &line("realm", "INFO", "boot"));
+        t.count("console", &line("nshost", "INFO", "case x: PASS"));
+        t.count("console", &line("console", "", "Booting Linux"));
+        t.judge_trace_split();
+        assert_eq!(t.cases.last().unwrap().1, CaseResult::Pass);
+        assert_eq!(t.host_cases, 1);
+
+        let mut t = Tracker::default();
+        t.count("trace", &line("root", "INFO", "boot"));
+        t.count("console", &line("realm", "INFO", "boot"));
+        t.judge_trace_split();
+        let CaseResult::Fail(detail) = &t.cases[0].1 else {
+            panic!("must fail")
+        };
+        assert_eq!(
+            detail,
+            "1 realm line(s) on UART0; no realm line on the firmware UART"
+        );
     }
 }

@@ -89,7 +89,7 @@ fn qemu_virt_reserves_the_rmm_region_and_the_trace_lock_page() {
                 range: RMM
             },
             Reservation {
-                name: "root-trace-lock",
+                name: "trace-lock",
                 range: LOCK_PAGE
             },
         ]
@@ -184,7 +184,7 @@ fn reserved_memory_holds_exactly_the_given_ranges_with_no_map() {
             (be64(RMM.base, RMM.size), Some(vec![])),
         ),
         (
-            "/reserved-memory/root-trace-lock@400ff000".to_string(),
+            "/reserved-memory/trace-lock@400ff000".to_string(),
             (be64(LOCK_PAGE.base, LOCK_PAGE.size), Some(vec![])),
         ),
     ]

@@ -8,9 +8,11 @@
 //! (`soc-fw`), nshost (`nt-fw`) and the RMM (`rmm-fw`). BL2 loads nshost at
 //! `NS_IMAGE_OFFSET`, so nshost is linked there (`RAMPART_NS_BASE`) and
 //! built for TF-A at EL3 (`RAMPART_NSHOST_EL3=tf-a`: a few checks of root's
-//! own behaviour are relaxed or left out, and say so in the trace). The
-//! trace is decoded live from UART0, where TF-A's console text shows as
-//! `[uart]` lines, and judged like `cargo xtask run`'s.
+//! own behaviour are relaxed or left out, and say so in the trace). Both
+//! UARTs are decoded live; on UART0 TF-A's console text shows as
+//! `[console]` lines beside nshost's records and our RMM's (TF-A does not
+//! answer the RMM's ring registration, so the RMM writes UART0 itself), and
+//! the run is judged like `cargo xtask run`'s.
 
 use std::path::{Path, PathBuf};
 
@@ -153,7 +155,7 @@ pub fn run(ws: &Workspace, tfa: &TfaImages, options: &RunOptions) -> Result<bool
     }
     let decoder = Decoder::new(elfs)?;
     let command = qemu::virt_command(&flash_path, MEMORY, options);
-    let report = qemu::run_command(command, decoder, &out.join("trace.bin"), options)?;
+    let report = qemu::run_command(command, decoder, &qemu::Captures::in_dir(&out), options)?;
 
     // The platform token BL31 hands the RMM on QEMU is TF-A's static sample
     // (plat/qemu/common/qemu_plat_attest_token.c), signed by no key of
@@ -170,7 +172,7 @@ pub fn run(ws: &Workspace, tfa: &TfaImages, options: &RunOptions) -> Result<bool
     judgement.print();
     if !judgement.ok() && report.tracker.cases.is_empty() {
         bail!(
-            "no case reported: see the [uart] lines above for TF-A's console (did BL31 boot the RMM?)"
+            "no case reported: see the [console] lines above for TF-A's console (did BL31 boot the RMM?)"
         );
     }
     Ok(judgement.ok())

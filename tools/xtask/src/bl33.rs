@@ -14,7 +14,7 @@ use rampart_board::Range;
 use crate::board::Board;
 use crate::flash::{self, PlacedOs};
 use crate::qemu::{self, RunOptions};
-use crate::verdict::{Ending, PowerEnd, RunReport};
+use crate::verdict::{CaseResult, Ending, PowerEnd, RunReport};
 use crate::workspace::Workspace;
 
 /// Where BL33 goes on qemu-virt: TF-A's `plat/qemu` `PLAT_QEMU_NS_IMAGE_OFFSET`
@@ -162,9 +162,17 @@ pub fn run(
 ) -> anyhow::Result<RunReport> {
     let flash_path = prepare(ws, board, request, &mut options)?;
     let decoder = qemu::decoder(ws, board)?;
-    let capture = ws.out_dir(board).join("trace-bl33.bin");
+    let out = ws.out_dir(board);
+    let captures = qemu::Captures {
+        trace: out.join("trace-bl33.bin"),
+        console: out.join("console-bl33.bin"),
+    };
     let command = qemu::virt_command(&flash_path, "2G", &options);
-    qemu::run_command(command, decoder, &capture, &options)
+    let mut report = qemu::run_command(command, decoder, &captures, &options)?;
+    // The OS's console must carry no firmware record, and firmware must
+    // have traced on its own UART.
+    report.tracker.judge_trace_split();
+    Ok(report)
 }
 
 /// Judges a run of an OS under root: it must end by the PSCI call `expect`
@@ -183,6 +191,11 @@ pub fn judge_os_run(report: &RunReport, expect: PowerEnd) -> Vec<String> {
         Some(end) if end == expect => {}
         Some(end) => problems.push(format!("the OS ended with {end:?}, not {expect:?}")),
         None => problems.push(format!("root never saw {expect:?}")),
+    }
+    for (name, result) in &report.tracker.cases {
+        if let CaseResult::Fail(detail) = result {
+            problems.push(format!("{name}: {detail}"));
+        }
     }
     problems.extend(
         report

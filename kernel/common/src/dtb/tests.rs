@@ -105,7 +105,11 @@ fn every_boards_reservations_lie_in_its_dram() {
         &rampart_board_fvp_rdv3::BOARD,
     ] {
         let fixes = Fixups::for_board(board);
-        assert!(!fixes.reservations().is_empty(), "{}", board.name);
+        // RD-V3's `dram` is the NS DRAM BL2 hands over: nothing in it to
+        // reserve (and root hands that board no device tree of its own).
+        if crate::rootmap::ns_dtb_window(board).is_some() {
+            assert!(!fixes.reservations().is_empty(), "{}", board.name);
+        }
         assert!(
             fixes.reservations().len() < MAX_RESERVATIONS,
             "{}",

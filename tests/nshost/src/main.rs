@@ -49,6 +49,7 @@ mod guest;
 mod interop;
 mod realm;
 mod rt;
+mod sve;
 
 fn neg(e: PsciError) -> u64 {
     e.reg()
@@ -235,6 +236,9 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
         all &= ok;
     }
     case!("unknown_fids", all, "unknown fids");
+
+    // The bench page is free again: the SVE cases delegate and undelegate it.
+    sve::rmi_cases(realm::BENCH_PAGE);
 
     realm::lifecycle();
     guest::run();

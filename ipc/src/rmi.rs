@@ -246,9 +246,12 @@ pub enum Command {
 
 impl Command {
     /// Decodes x0-x7 as forwarded by EL3; None for a function this RMM
-    /// does not implement (answered SMC_UNKNOWN).
+    /// does not implement (answered SMC_UNKNOWN). The SMCCC 1.3 SVE hint
+    /// (x0 bit 16) does not change the command; the dispatcher reads it
+    /// with [`crate::smccc::sve_hint`] for REC_ENTER, the one command whose
+    /// cost depends on it.
     pub fn decode(x: &[u64; 8]) -> Option<Command> {
-        Some(match x[0] as u32 {
+        Some(match crate::smccc::function_id(x[0]) {
             VERSION => Command::Version { requested: x[1] },
             FEATURES => Command::Features { index: x[1] },
             GRANULE_DELEGATE => Command::GranuleDelegate { addr: x[1] },
@@ -501,6 +504,30 @@ mod tests {
             );
         }
         round_trip(&Outputs([1, 2, 3, u64::MAX]));
+        // The SVE hint (FID bit 16) names the same command; the other
+        // reserved bits (23:17) make any FID unknown.
+        for fid in fids {
+            let args = [1, 2, 3, 4, 5, 6, 7];
+            let regs = |x0: u32| {
+                let mut r = [u64::from(x0); 8];
+                r[1..].copy_from_slice(&args);
+                r
+            };
+            let plain = Command::decode(&regs(fid));
+            assert!(plain.is_some());
+            assert_eq!(
+                Command::decode(&regs(fid | crate::smccc::SVE_HINT)),
+                plain,
+                "{fid:#x}"
+            );
+            for bit in 17..24 {
+                assert_eq!(
+                    Command::decode(&regs(fid | 1 << bit)),
+                    None,
+                    "{fid:#x} bit {bit}"
+                );
+            }
+        }
         for e in [
             RmiError::Input,
             RmiError::Realm(1),

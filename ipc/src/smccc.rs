@@ -11,6 +11,25 @@ pub const SMCCC_VERSION_1_2: u64 = 0x1_0002;
 /// NOT_SUPPORTED / SMC_UNKNOWN, as a 64-bit register value.
 pub const SMC_UNKNOWN: u64 = -1i64 as u64;
 
+/// The SVE live-state hint of SMCCC 1.3 and later (DEN0028, function
+/// identifier bit 16): set by a caller that has no live SVE state beyond
+/// what SMCCC preserves anyway (V0-V31's low 128 bits), so the callee need
+/// not save Z's upper bits, P0-P15 or FFR. It is a property of the call,
+/// not of the function: every Fast Call may carry it, and a callee that
+/// does not touch SVE state handles the call as if it were clear.
+pub const SVE_HINT: u32 = 1 << 16;
+
+/// The function a call names: the low 32 bits of x0 (DEN0028 2.5) without
+/// the SVE hint.
+pub const fn function_id(x0: u64) -> u32 {
+    x0 as u32 & !SVE_HINT
+}
+
+/// Whether the caller set the SVE live-state hint ([`SVE_HINT`]).
+pub const fn sve_hint(x0: u64) -> bool {
+    x0 as u32 & SVE_HINT != 0
+}
+
 pub const PSCI_VERSION: u32 = 0x8400_0000;
 pub const PSCI_CPU_SUSPEND_64: u32 = 0xc400_0001;
 pub const PSCI_CPU_OFF: u32 = 0x8400_0002;
@@ -94,8 +113,12 @@ pub enum Route {
 }
 
 /// Routes a function ID (the low 32 bits of x0, SMCCC 2.5) from a world.
+/// The SVE hint ([`SVE_HINT`]) does not change the route: EL3 answers its
+/// own calls without touching SVE state, and an RMI call reaches the RMM
+/// with the hint still in x0 (as TF-A's RMMD forwards it), because the RMM
+/// is the callee that decides what to save.
 pub fn route(fid: u32, from: World) -> Route {
-    match (fid, from) {
+    match (fid & !SVE_HINT, from) {
         (SMCCC_VERSION | SMCCC_ARCH_FEATURES, _) => Route::Arch,
         (f, World::NonSecure) if PSCI_NS_FUNCTIONS.contains(&f) => Route::Psci,
         (RMI_FIRST..=RMI_LAST, World::NonSecure) => Route::ForwardToRmm,
@@ -152,6 +175,53 @@ mod tests {
         let register = crate::trace::FID_RING_REGISTER;
         assert_eq!(route(register, World::Realm), Route::RmmEl3);
         assert_eq!(route(register, World::NonSecure), Route::Unknown);
+    }
+
+    #[test]
+    fn sve_hint_does_not_change_the_route() {
+        let calls = [
+            (SMCCC_VERSION, World::NonSecure),
+            (SMCCC_ARCH_FEATURES, World::Realm),
+            (RMI_LAST, World::NonSecure),
+            (rmm_el3::GTSI_DELEGATE, World::Realm),
+            (RMI_VERSION, World::Realm),
+            (SMCCC_ARCH_SOC_ID, World::NonSecure),
+        ];
+        for (fid, world) in calls
+            .into_iter()
+            .chain(PSCI_NS_FUNCTIONS.map(|f| (f, World::NonSecure)))
+        {
+            assert_eq!(route(fid | SVE_HINT, world), route(fid, world), "{fid:#x}");
+        }
+        for fid in RMI_FIRST..=RMI_LAST {
+            assert_eq!(route(fid | SVE_HINT, World::NonSecure), Route::ForwardToRmm);
+        }
+        assert_eq!(
+            function_id(u64::from(PSCI_CPU_ON_64 | SVE_HINT)),
+            PSCI_CPU_ON_64
+        );
+        // Only the low 32 bits of x0 name the function.
+        assert_eq!(
+            function_id(0xffff_ffff_0000_0000 | u64::from(RMI_VERSION)),
+            RMI_VERSION
+        );
+        assert!(sve_hint(u64::from(RMI_VERSION | SVE_HINT)));
+        assert!(!sve_hint(u64::from(RMI_VERSION)));
+        // Bits 23:17 stay reserved: with any of them set a call is unknown.
+        for bit in 17..24 {
+            assert_eq!(
+                route(RMI_VERSION | 1 << bit, World::NonSecure),
+                Route::Unknown
+            );
+            assert_eq!(
+                route(PSCI_VERSION | 1 << bit, World::NonSecure),
+                Route::Unknown
+            );
+            assert_eq!(
+                route(SMCCC_VERSION | 1 << bit, World::NonSecure),
+                Route::Unknown
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use aarch64::*;
+#[cfg(target_arch = "aarch64")]
+pub mod simd;
 
 /// Result registers of an SMC (SMCCC 1.2: x0-x7 carry results).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

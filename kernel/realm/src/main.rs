@@ -15,6 +15,7 @@ mod mmu;
 mod rmi;
 mod router;
 mod run;
+mod simd;
 mod slots;
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -186,8 +187,9 @@ extern "C" fn realm_cold_main(core: u64, version: u64, cpus: u64, shared: u64, t
         TraceSink::None => {}
     }
     rampart_arch::write_sysreg!("tpidr_el2", core);
-    // FP/SIMD for saving realms' state; SVE and SME trapped (run.rs).
-    rampart_arch::write_sysreg!("cptr_el2", run::CPTR_EL2);
+    // FP/SIMD for saving realms' state; SVE and SME open so that the
+    // host's vector state survives RMI calls (simd.rs).
+    rampart_arch::write_sysreg!("cptr_el2", simd::rmm_cptr_el2());
     rampart_arch::isb();
     router::init_gst(heap);
     attest::init(shared);
@@ -224,8 +226,9 @@ extern "C" fn realm_warm_main(core: u64, token: u64) -> ! {
     }
     mmu::enable();
     rampart_arch::write_sysreg!("tpidr_el2", core);
-    // FP/SIMD for saving realms' state; SVE and SME trapped (run.rs).
-    rampart_arch::write_sysreg!("cptr_el2", run::CPTR_EL2);
+    // FP/SIMD for saving realms' state; SVE and SME open so that the
+    // host's vector state survives RMI calls (simd.rs).
+    rampart_arch::write_sysreg!("cptr_el2", simd::rmm_cptr_el2());
     rampart_arch::isb();
     defmt::info!("rmm: CPU {=u64} warm boot", core);
     serve(boot_complete(Ok(()), token))

@@ -1,7 +1,9 @@
 //! The RMI dispatcher: decodes each SMC EL3 forwards into a typed
 //! [`Command`], sends it to the service that owns the object it acts on,
 //! and encodes the typed result as RMI registers (RMM spec 1.0, B4.3;
-//! status in [7:0], index in [15:8]).
+//! status in [7:0], index in [15:8]). The SMCCC 1.3 SVE hint in x0 is
+//! accepted on every command and matters only to REC_ENTER, the one
+//! command that runs code (a realm) able to change the host's SVE state.
 
 use crate::router::Router;
 use rampart_ipc::rmi::{self, Command, Outputs, result_regs};
@@ -22,7 +24,7 @@ pub fn dispatch(regs: &[u64; 8], cpu: usize) -> [u64; 5] {
         Command::Features { index } => result_regs(Ok(Outputs::one(features(index)))),
         Command::RecEnter { rec, run } => rampart_kernel::rec_loop::rec_enter(
             &mut Router { cpu },
-            &mut crate::run::ArchVcpu::new(cpu),
+            &mut crate::run::ArchVcpu::new(cpu, rampart_ipc::smccc::sve_hint(regs[0])),
             rec,
             run,
         ),

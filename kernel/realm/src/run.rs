@@ -6,6 +6,7 @@
 //! it with ERET and saves everything back when the realm takes an
 //! exception to R-EL2, so the REC service always sees a complete context.
 
+use crate::simd;
 use crate::slots::KernelLeases;
 use bytemuck::Zeroable;
 use core::arch::global_asm;
@@ -14,8 +15,9 @@ use rampart_ipc::lease::Leases;
 use rampart_ipc::rec::{El1Regs, FpRegs, GicRegs, RecContext, TimerRegs, Trap, TrapKind};
 use rampart_kernel::rec_loop::Vcpu;
 
-/// CPTR_EL2 (E2H = 0) while the RMM runs and while realms run: FP/SIMD
-/// usable (TFP = 0), SVE (TZ) and SME (TSM) trapped, RES1 bits set.
+/// CPTR_EL2 (E2H = 0) while realms run: FP/SIMD usable (TFP = 0), SVE
+/// (TZ) and SME (TSM) trapped, RES1 bits set. The RMM itself runs with
+/// SVE and SME open (`simd::rmm_cptr_el2`).
 pub const CPTR_EL2: u64 = 0x22ff | 1 << 8 | 1 << 12;
 
 /// CNTHCTL_EL2 (E2H = 0) for a realm: EL1 may use the physical counter and
@@ -298,7 +300,8 @@ fn fp_restore(regs: &FpRegs) {
     unsafe { realm_fp_restore(regs) }
 }
 
-/// The host's state, saved for the length of one REC_ENTER.
+/// The host's state, saved for the length of one REC_ENTER (its SVE/SME
+/// state beyond V0-V31 lives in `simd`'s per-CPU area).
 #[derive(Clone, Copy, Zeroable)]
 struct HostState {
     el1: El1Regs,
@@ -315,13 +318,18 @@ struct HostState {
 pub struct ArchVcpu {
     pub cpu: usize,
     host: HostState,
+    /// The caller's SMCCC 1.3 SVE hint: no live SVE state to preserve.
+    sve_hint: bool,
+    host_simd: simd::HostSimd,
 }
 
 impl ArchVcpu {
-    pub fn new(cpu: usize) -> Self {
+    pub fn new(cpu: usize, sve_hint: bool) -> Self {
         Self {
             cpu,
             host: HostState::zeroed(),
+            sve_hint,
+            host_simd: simd::HostSimd::Fp,
         }
     }
 
@@ -406,6 +414,8 @@ fn run_loaded(ctx: &mut RecContext, fp: &mut FpRegs) -> Trap {
 
 impl Vcpu for ArchVcpu {
     fn save_host(&mut self) {
+        // First: the host may be in Streaming SVE mode, which this leaves.
+        self.host_simd = simd::save_host(self.cpu, self.sve_hint);
         let h = &mut self.host;
         save_el1(&mut h.el1);
         save_timers(&mut h.timer);
@@ -451,6 +461,8 @@ impl Vcpu for ArchVcpu {
         restore_gic(&h.gic);
         restore_keys(&h.keys);
         fp_restore(&h.fp);
+        // Last: Z's upper bits, P, FFR (or the streaming state) over V0-V31.
+        simd::restore_host(self.cpu, self.host_simd);
         isb();
     }
 }

@@ -101,7 +101,9 @@ fn set_ret(frame: &mut Frame, values: &[u64]) {
 
 /// Handles an SMC from `world` on `core`; `frame` holds the caller's registers.
 pub fn handle(core: usize, world: World, frame: &mut Frame) {
-    let fid = frame.x[0] as u32;
+    // The SVE hint (SMCCC 1.3) does not change the function; EL3 never
+    // touches SVE state, and RMI calls keep the hint in x0 for the RMM.
+    let fid = smccc::function_id(frame.x[0]);
     if world == World::Realm {
         // Every call from the Realm world passes what the RMM logged since
         // its last one to root's UART; an empty ring costs a compare.
@@ -141,7 +143,7 @@ fn forward_to_rmm(core: usize, frame: &mut Frame) {
 }
 
 fn rmm_el3(core: usize, frame: &mut Frame) {
-    let fid = frame.x[0] as u32;
+    let fid = smccc::function_id(frame.x[0]);
     match fid {
         el3::REQ_COMPLETE => {
             let mut cpu = CPUS[core].lock();
@@ -277,7 +279,7 @@ fn boot_complete(core: usize, frame: &mut Frame) {
 
 /// PSCI 1.1 for the Normal world (DEN0022 section 5).
 fn psci(core: usize, frame: &mut Frame) {
-    let fid = frame.x[0] as u32;
+    let fid = smccc::function_id(frame.x[0]);
     let ret = match fid {
         smccc::PSCI_VERSION => smccc::PSCI_VERSION_1_1,
         smccc::PSCI_FEATURES => smccc::psci_features(frame.x[1] as u32),

@@ -4,7 +4,9 @@
 //! calls, a lazily mapped page, a virtual interrupt), then tear it all down.
 //! The guest reports its own checks with host calls (see `rampart_guest`);
 //! this side reports what it sees of the RMI half. Every REC_ENTER runs
-//! with a known pattern in the host's v0-v31, checked on the way back.
+//! with a known pattern in the host's vector registers, checked on the way
+//! back (`sve`): all of Z, P and FFR with the SVE hint clear (the default),
+//! V0-V31 with the hint set, the streaming registers in Streaming SVE mode.
 //!
 //! One host CPU runs both RECs: a REC waiting for the other one yields
 //! with a host call, and the loop switches RECs.
@@ -14,8 +16,8 @@ use crate::bench::rmi_measured;
 /// How far ahead the EL2 timer that wakes the guest's WFI fires, in ms.
 const WFI_TIMER_MS: u64 = 5;
 use crate::realm::{all_zero, fill, ok, rmi, write_u64};
+use crate::sve::{self, Mode};
 use core::arch::asm;
-use rampart_arch::{read_sysreg, write_sysreg};
 use rampart_guest::layout::{self, GRANULE as G};
 use rampart_guest::{case as gcase, imm};
 use rampart_ipc::bench as bench_id;
@@ -167,6 +169,25 @@ fn rec_enter(rec: u64, run: u64) -> (u64, bool) {
     (status, mismatch == 0)
 }
 
+/// How a REC_ENTER is made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Enter {
+    /// Bracketed by the benchmark markers, with the SVE hint (nshost has no
+    /// live SVE state there) and no pattern, which would be counted.
+    Measured,
+    /// With a pattern in the vector registers, checked afterwards.
+    Checked(Mode),
+}
+
+/// What a REC_ENTER kept of the host's vector registers.
+#[derive(Clone, Copy)]
+struct Kept {
+    /// V0-V31.
+    v: bool,
+    /// Everything the mode promises (for `Mode::Hinted`, V0-V31).
+    all: bool,
+}
+
 /// One REC as the host sees it.
 #[derive(Clone, Copy)]
 struct Rec {
@@ -176,23 +197,45 @@ struct Rec {
     runnable: bool,
     /// What the next REC_ENTER passes.
     entry: RecEntry,
+    vectors: sve::Support,
 }
 
 impl Rec {
     fn enter(&mut self) -> (u64, bool, RecExit) {
-        self.enter_with(false)
+        let (status, kept, x) = self.enter_with(Enter::Checked(Mode::Sve));
+        (status, kept.v && kept.all, x)
     }
 
-    /// REC_ENTER; `measured` brackets the SMC with the benchmark markers
-    /// (and skips the FP pattern, which would be counted with it).
-    fn enter_with(&mut self, measured: bool) -> (u64, bool, RecExit) {
+    /// REC_ENTER made as `how` says; a mode the CPU lacks falls back to
+    /// plain SVE, and without SVE to the V0-V31 pattern.
+    fn enter_with(&mut self, how: Enter) -> (u64, Kept, RecExit) {
         self.entry.write(ns_granule(self.run));
-        let (status, fp_ok) = if measured {
-            let args = [self.pa, self.run];
-            let r = rmi_measured(rmi::REC_ENTER, &args, bench_id::REC_ENTER_HOST_CALL);
-            (r[0], true)
-        } else {
-            rec_enter(self.pa, self.run)
+        let (status, kept) = match how {
+            Enter::Measured => {
+                let args = [self.pa, self.run];
+                let fid = rmi::REC_ENTER | smccc::SVE_HINT;
+                let r = rmi_measured(fid, &args, bench_id::REC_ENTER_HOST_CALL);
+                (r[0], Kept { v: true, all: true })
+            }
+            Enter::Checked(mode) if self.vectors.sve => {
+                let mode = if mode == Mode::Streaming && !self.vectors.sme {
+                    Mode::Sve
+                } else {
+                    mode
+                };
+                let c = sve::call(&self.vectors, rmi::REC_ENTER, [self.pa, self.run, 0], mode);
+                (
+                    c.regs[0],
+                    Kept {
+                        v: c.v_intact,
+                        all: c.intact,
+                    },
+                )
+            }
+            Enter::Checked(_) => {
+                let (status, v) = rec_enter(self.pa, self.run);
+                (status, Kept { v, all: v })
+            }
         };
         let x = RecExit::read(ns_granule(self.run));
         if status == rmi::SUCCESS {
@@ -202,7 +245,7 @@ impl Rec {
                 ..RecEntry::default()
             };
         }
-        (status, fp_ok, x)
+        (status, kept, x)
     }
 }
 
@@ -251,8 +294,8 @@ fn fault_ipa(hpfar: u64) -> u64 {
 
 /// Runs the scenario; each step reports a case.
 pub fn run() {
-    // The NS pattern check needs FP/SIMD untrapped at NS-EL2.
-    write_sysreg!("cptr_el2", read_sysreg!("cptr_el2") & !(1 << 10));
+    // The NS pattern checks need FP/SIMD, SVE and SME untrapped at NS-EL2.
+    let vectors = sve::enable();
 
     let mut pool = Pool::new();
     let image_pages = GUEST_IMAGE.len().div_ceil(G as usize) as u64;
@@ -386,6 +429,7 @@ pub fn run() {
         run: pool.page(),
         runnable: i == 0,
         entry: RecEntry::default(),
+        vectors,
     });
     let (new_enter, _, _) = recs[0].enter();
     case!(
@@ -525,6 +569,7 @@ struct Runner {
     wfi_irq_exits: u32,
     fp_call_seen: bool,
     ns_fp_intact: bool,
+    vectors: VectorChecks,
 
     /// Attestation token bytes received on the token port.
     token_len: usize,
@@ -585,6 +630,7 @@ impl Runner {
             wfi_irq_exits: 0,
             fp_call_seen: false,
             ns_fp_intact: true,
+            vectors: VectorChecks::default(),
             token_len: 0,
             token_relayed: false,
             guest_results: [None; gcase::COUNT],
@@ -610,11 +656,20 @@ impl Runner {
                 self.bench_enters -= 1;
                 self.bench_measured += 1;
             }
-            let (status, fp_ok, x) = self.recs[cur].enter_with(measured);
+            let how = if measured {
+                Enter::Measured
+            } else {
+                Enter::Checked(self.vectors.next)
+            };
+            let (status, kept, x) = self.recs[cur].enter_with(how);
             if measured && (x.reason != exit::HOST_CALL || x.imm as u16 != imm::BENCH) {
                 self.bench_off_path += 1;
             }
-            self.ns_fp_intact &= fp_ok;
+            self.ns_fp_intact &= kept.v;
+            if let Enter::Checked(mode) = how {
+                let fp_exit = x.reason == exit::HOST_CALL && x.imm as u16 == imm::FP;
+                self.vectors.record(mode, status, kept, fp_exit);
+            }
             if status != rmi::SUCCESS {
                 defmt::error!("REC_ENTER of REC {=usize} -> {=u64:#x}", cur, status);
                 self.enter_failed = true;
@@ -1123,6 +1178,7 @@ impl Runner {
             self.fp_call_seen,
             self.ns_fp_intact
         );
+        self.vectors.report();
         case!(
             "rec_run_to_system_off",
             self.system_off && !self.fatal && !self.enter_failed && self.unexpected == 0,
@@ -1168,4 +1224,101 @@ fn hex_line(prefix: &[u8], offset: Option<usize>, bytes: &[u8]) {
     let mut digits = [0u8; 2 * TOKEN_LINE];
     let _ = line.extend_from_slice(rampart_kernel::trace::hex(bytes, &mut digits).as_bytes());
     rampart_kernel::trace::text(NSHOST | TEXT, &line);
+}
+
+/// The host's vector registers across the run's REC_ENTERs. Every enter is
+/// checked with all of Z, P and FFR live and the hint clear, except around
+/// the guest's FP host calls (`rampart_guest` makes two in a row, writing
+/// its own pattern into V0-V31 before each): from the first of them until
+/// the second, enters go in Streaming SVE mode, and the one enter after
+/// the second goes with the SVE hint. Each mode must have covered a run in
+/// which the guest used FP/SIMD: a plain or streaming enter that ended on
+/// the guest's FP call (so a realm left in streaming mode, which dies on an
+/// SME trap, fails the streaming case), a hinted one that resumed the
+/// guest's check of its V0-V31.
+struct VectorChecks {
+    next: Mode,
+    /// Per mode (Sve, Hinted, Streaming): enters, failures, and whether one
+    /// of them covered the guest's FP code.
+    enters: [u32; 3],
+    failed: [u32; 3],
+    fp_run: [bool; 3],
+    fp_exits: u32,
+}
+
+impl Default for VectorChecks {
+    fn default() -> Self {
+        Self {
+            next: Mode::Sve,
+            enters: [0; 3],
+            failed: [0; 3],
+            fp_run: [false; 3],
+            fp_exits: 0,
+        }
+    }
+}
+
+impl VectorChecks {
+    fn index(mode: Mode) -> usize {
+        match mode {
+            Mode::Sve => 0,
+            Mode::Hinted => 1,
+            Mode::Streaming => 2,
+        }
+    }
+
+    fn record(&mut self, mode: Mode, status: u64, kept: Kept, fp_exit: bool) {
+        let i = Self::index(mode);
+        self.enters[i] += 1;
+        let ok = status == rmi::SUCCESS && kept.all;
+        if !ok {
+            self.failed[i] += 1;
+        }
+        let covered = match mode {
+            Mode::Sve | Mode::Streaming => fp_exit,
+            // The hinted enter is the one right after the second FP call.
+            Mode::Hinted => true,
+        };
+        self.fp_run[i] |= ok && covered;
+        if fp_exit {
+            self.fp_exits += 1;
+        }
+        self.next = match (fp_exit, self.fp_exits) {
+            (_, 1) => Mode::Streaming,
+            (true, 2) => Mode::Hinted,
+            _ => Mode::Sve,
+        };
+    }
+
+    fn report(&self) {
+        let [sve, hinted, streaming] = [Mode::Sve, Mode::Hinted, Mode::Streaming].map(|m| {
+            let i = Self::index(m);
+            self.enters[i] > 0 && self.failed[i] == 0 && self.fp_run[i]
+        });
+        case!(
+            "rec_enter_preserves_ns_sve",
+            sve,
+            "SVE: {=u32} enters, {=u32} failed, guest FP run covered {=bool}",
+            self.enters[0],
+            self.failed[0],
+            self.fp_run[0]
+        );
+        case!(
+            "rec_enter_sve_hint",
+            hinted,
+            "hinted: {=u32} enters, {=u32} failed, guest FP run covered {=bool}",
+            self.enters[1],
+            self.failed[1],
+            self.fp_run[1]
+        );
+        case!(
+            "rec_enter_preserves_ns_streaming",
+            streaming,
+            "streaming: {=u32} enters, {=u32} failed, guest FP run covered {=bool} ({=u32} guest FP calls)",
+            self.enters[2],
+            self.failed[2],
+            self.fp_run[2],
+            self.fp_exits
+        );
+    }
 }

@@ -50,6 +50,7 @@ mod interop;
 mod realm;
 mod rt;
 mod wfi;
+mod sve;
 
 fn neg(e: PsciError) -> u64 {
     e.reg()
@@ -238,6 +239,8 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
     case!("unknown_fids", all, "unknown fids");
 
     wfi::cases();
+    // The bench page is free again: the SVE cases delegate and undelegate it.
+    sve::rmi_cases(realm::BENCH_PAGE);
 
     realm::lifecycle();
     guest::run();

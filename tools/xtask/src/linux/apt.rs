@@ -263,9 +263,14 @@ impl Apt {
         command.args(["-q", "update"]);
         let output = self.output(command)?;
         let stderr = String::from_utf8_lossy(&output.stderr);
-        // apt-get update exits 0 on some fetch failures; "E:" and "W:"
-        // lines about signatures or failed fetches mean the index is unusable.
-        if !output.status.success() || stderr.lines().any(|l| l.starts_with("E:")) {
+        // apt-get update exits 0 when a fetch fails and keeps the old
+        // index: any error or failed fetch means the index is not current.
+        let failed = |l: &str| {
+            l.starts_with("E:")
+                || l.contains("Failed to fetch")
+                || l.contains("Some index files failed")
+        };
+        if !output.status.success() || stderr.lines().any(failed) {
             bail!(
                 "apt-get update (private tree {}) failed:\n{stderr}",
                 self.dir.display()

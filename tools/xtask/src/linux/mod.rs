@@ -276,8 +276,8 @@ pub fn assets(ws: &Workspace) -> anyhow::Result<LinuxAssets> {
         let pin = lock.pin(role);
         let pinned_instead = (c.version != pin.version || c.package != pin.package)
             .then(|| format!("{} {}", pin.package, pin.version));
-        if let Some(pinned) = &pinned_instead {
-            warn_unpinned(role, pinned, &c.package, &c.version, &c.sha256, &lock_file);
+        if pinned_instead.is_some() {
+            warn_unpinned(pin, c, &lock_file);
         }
         packages.push(Package {
             name: c.package.clone(),
@@ -303,18 +303,26 @@ pub fn assets(ws: &Workspace) -> anyhow::Result<LinuxAssets> {
     })
 }
 
-fn warn_unpinned(role: Role, pinned: &str, package: &str, version: &str, sha: &str, lock: &Path) {
+fn warn_unpinned(pin: &Pin, used: &Cached, lock: &Path) {
     let bar = "!".repeat(78);
+    let role = pin.role.name();
     eprintln!(
         "{bar}\n\
-         WARNING: the pinned {} package {pinned} is no longer on the Debian mirror.\n\
-         USING {package} {version} (sha256 {sha}) INSTEAD.\n\
+         WARNING: the pinned {role} package {} {} is no longer on the Debian mirror.\n\
+         USING {} {} (sha256 {}) INSTEAD.\n\
          If the boot test passes with it, pin it in {}:\n\
-         \x20 {} <resolve-from> {package} {version} {sha}\n\
+         \x20 {role} {} {} {} {}\n\
          {bar}",
-        role.name(),
+        pin.package,
+        pin.version,
+        used.package,
+        used.version,
+        used.sha256,
         lock.display(),
-        role.name(),
+        pin.resolve_from,
+        used.package,
+        used.version,
+        used.sha256,
     );
 }
 
@@ -367,7 +375,10 @@ fn download(lock: &Lock, dir: &Path, debs: &Path) -> anyhow::Result<Vec<Cached>>
             }
         };
         let file = debs.join(deb_file(&info.package, &info.version));
-        apt.download(&info.package, &info.version, debs)?;
+        let have = fs::read(&file).ok().map(|data| sha256_hex(&data));
+        if have.as_deref() != Some(info.sha256.as_str()) {
+            apt.download(&info.package, &info.version, debs)?;
+        }
         let data = fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
         let sha = sha256_hex(&data);
         if sha != info.sha256 {
@@ -395,7 +406,17 @@ fn download(lock: &Lock, dir: &Path, debs: &Path) -> anyhow::Result<Vec<Cached>>
             for_pin: format!("{}={}", pin.package, pin.version),
         });
     }
-    fs::write(debs.join("cached.txt"), format_cached(&used))?;
+    // Keep the records of other pins: going back to an earlier lock needs
+    // no network either while its debs are still here.
+    let record = debs.join("cached.txt");
+    let mut all = parse_cached(&fs::read_to_string(&record).unwrap_or_default());
+    all.retain(|old| {
+        !used
+            .iter()
+            .any(|new| new.role == old.role && new.for_pin == old.for_pin)
+    });
+    all.extend(used.iter().cloned());
+    fs::write(&record, format_cached(&all))?;
     Ok(used)
 }
 

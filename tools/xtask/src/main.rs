@@ -15,6 +15,8 @@
 //!   `--tf-rmm FILE` boots TF-RMM under our root.
 //! * `bench` — instructions per RMI/RSI call on QEMU (a TCG plugin counts
 //!   them), image sizes and static RAM per board; JSON and a table.
+//! * `linux-assets` — Debian's arm64 kernel as a raw Image and an initramfs
+//!   whose /init checks the firmware from userspace (tests/linux/).
 
 mod attest;
 mod bench;
@@ -23,6 +25,7 @@ mod board;
 mod firmware;
 mod flash;
 mod interop;
+mod linux;
 mod package;
 mod prereq;
 mod qemu;
@@ -154,6 +157,21 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         smp: u32,
     },
+    /// Fetch (apt, private tree under target/debian/) Debian's arm64 kernel and busybox-static
+    /// pinned in tests/linux/debian.lock, and build the Linux boot test's Image and initramfs;
+    /// print their paths and versions. Cached: a second run does no network access.
+    LinuxAssets {
+        /// Then boot them on plain QEMU (no Rampart; QEMU's own PSCI), ending once in poweroff and
+        /// once in reboot, and judge the init's checks: validates the assets themselves.
+        #[arg(long)]
+        boot_plain: bool,
+        /// CPUs for --boot-plain.
+        #[arg(long, default_value_t = 4)]
+        smp: u32,
+        /// Seconds per --boot-plain boot before QEMU is killed.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Decode a capture against the built ELFs: target/rampart/qemu-virt/trace.bin (firmware,
     /// UART1) or console.bin (UART0, plain text as [console] lines).
     Trace {
@@ -270,6 +288,18 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
                 _ => unreachable!("clap requires exactly one of --tfa-bl31 and --tf-rmm"),
             }
         }
+        Command::LinuxAssets {
+            boot_plain,
+            smp,
+            timeout,
+        } => linux::run(
+            &ws,
+            &linux::RunOptions {
+                boot_plain,
+                smp,
+                timeout: Duration::from_secs(timeout),
+            },
+        ),
         Command::Trace { file, board } => {
             qemu::decode_file(&ws, board, &file)?;
             Ok(true)

@@ -49,8 +49,8 @@ mod guest;
 mod interop;
 mod realm;
 mod rt;
-mod wfi;
 mod sve;
+mod wfi;
 
 fn neg(e: PsciError) -> u64 {
     e.reg()

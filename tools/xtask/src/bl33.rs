@@ -13,6 +13,7 @@ use rampart_board::Range;
 
 use crate::board::Board;
 use crate::flash::{self, PlacedOs};
+use crate::linux::image::{ImageHeader, image_header};
 use crate::qemu::{self, RunOptions};
 use crate::verdict::{CaseResult, Ending, PowerEnd, RunReport};
 use crate::workspace::Workspace;
@@ -22,11 +23,6 @@ use crate::workspace::Workspace;
 pub const BL33_BASE: u64 = 0x6000_0000;
 /// Linux wants its image at a 2 MiB-aligned base (plus text_offset).
 const TWO_MIB: u64 = 2 << 20;
-
-/// The arm64 Linux `Image` header (Documentation/arch/arm64/booting.rst):
-/// text_offset at 8, image_size at 16 (little-endian), magic "ARM\x64" at 0x38.
-const IMAGE_MAGIC_OFFSET: usize = 0x38;
-const IMAGE_MAGIC: &[u8; 4] = b"ARM\x64";
 
 /// What the Normal world is given.
 pub struct Bl33Request<'a> {
@@ -47,15 +43,6 @@ pub struct Layout {
     pub linux: bool,
 }
 
-/// Reads the arm64 Image header of `bytes`, if it has one: (text_offset, image_size).
-pub fn linux_header(bytes: &[u8]) -> Option<(u64, u64)> {
-    if bytes.get(IMAGE_MAGIC_OFFSET..IMAGE_MAGIC_OFFSET + 4)? != IMAGE_MAGIC {
-        return None;
-    }
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
-    Some((word(8), word(16)))
-}
-
 fn align_up(value: u64, align: u64) -> u64 {
     value.div_ceil(align) * align
 }
@@ -65,8 +52,11 @@ fn align_up(value: u64, align: u64) -> u64 {
 /// base plus its text_offset and claims its image_size; the initramfs
 /// follows on the next 2 MiB boundary.
 pub fn plan(head: &[u8], bl33_len: u64, initrd_len: Option<u64>) -> anyhow::Result<Layout> {
-    let (entry, claim, linux) = match linux_header(head) {
-        Some((text_offset, image_size)) => {
+    let (entry, claim, linux) = match image_header(head) {
+        Some(ImageHeader {
+            text_offset,
+            image_size,
+        }) => {
             ensure!(
                 text_offset < TWO_MIB,
                 "the Image header's text_offset {text_offset:#x} is not below 2 MiB"
@@ -237,6 +227,50 @@ pub fn print_os_verdict(report: &RunReport) -> bool {
     problems.is_empty()
 }
 
+/// One Linux boot of the test: Debian's kernel as BL33 with the check
+/// initramfs on `-smp 4`, ending as `end` asks. Returns the init's checks
+/// (passed, failed) and every problem with the run (empty: passed).
+pub fn linux_boot_test(
+    ws: &Workspace,
+    assets: &crate::linux::LinuxAssets,
+    end: crate::linux::End,
+    timeout: std::time::Duration,
+) -> anyhow::Result<(u32, u32, Vec<String>)> {
+    use crate::linux::{CheckReport, End, MAX_CPU_FEATURES};
+    const CPUS: u32 = 4;
+    let cmdline = assets.cmdline(CPUS, end, MAX_CPU_FEATURES);
+    let request = Bl33Request {
+        bl33: &assets.image,
+        initrd: Some(&assets.initrd),
+        append: Some(&cmdline),
+    };
+    let options = RunOptions {
+        timeout,
+        smp: CPUS,
+        quiet: true,
+        ..Default::default()
+    };
+    let report = run(ws, Board::QemuVirt, &request, options)?;
+    let power = match end {
+        End::Poweroff => PowerEnd::SystemOff,
+        End::Reboot => PowerEnd::SystemReset,
+    };
+    let mut problems = judge_os_run(&report, power);
+    let checks = CheckReport::parse(&report.tracker.os.console);
+    problems.extend(checks.problems(end).iter().map(|p| format!("init: {p}")));
+    for check in &checks.checks {
+        println!(
+            "  linux ({}): {:?} {} {}",
+            end.param(),
+            check.outcome,
+            check.name,
+            check.detail
+        );
+    }
+    let (passed, failed) = checks.verdict.unwrap_or((0, 0));
+    Ok((passed, failed, problems))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +279,7 @@ mod tests {
         let mut head = vec![0u8; 64];
         head[8..16].copy_from_slice(&text_offset.to_le_bytes());
         head[16..24].copy_from_slice(&image_size.to_le_bytes());
-        head[IMAGE_MAGIC_OFFSET..IMAGE_MAGIC_OFFSET + 4].copy_from_slice(IMAGE_MAGIC);
+        head[0x38..0x3c].copy_from_slice(b"ARM\x64");
         head
     }
 

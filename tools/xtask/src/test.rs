@@ -91,6 +91,45 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<bool> {
         judgement.print();
         step("end-to-end on QEMU", judgement.ok());
     }
+    // Real software: Debian's arm64 kernel boots as BL33 on -smp 4, checks
+    // the firmware from userspace and ends once in SYSTEM_OFF, once in
+    // SYSTEM_RESET. Its checks count in the e2e line below.
+    let mut linux_counts = (0usize, 0usize);
+    if options.qemu {
+        match crate::linux::assets(ws) {
+            Ok(assets) => {
+                println!("{}", assets.describe());
+                for end in [crate::linux::End::Poweroff, crate::linux::End::Reboot] {
+                    let name = format!(
+                        "Linux {} boots as BL33 and ends in {}",
+                        assets.kernel_release,
+                        end.param()
+                    );
+                    match crate::bl33::linux_boot_test(ws, &assets, end, options.timeout) {
+                        Ok((passed, failed, problems)) => {
+                            for problem in &problems {
+                                println!("FAIL ({name}): {problem}");
+                            }
+                            linux_counts.0 += passed as usize;
+                            linux_counts.1 += failed as usize + usize::from(!problems.is_empty());
+                            step(&name, problems.is_empty());
+                        }
+                        Err(e) => {
+                            println!("{e:#}");
+                            linux_counts.1 += 1;
+                            step(&name, false);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                println!("{e:#}");
+                linux_counts.1 += 1;
+                step("Linux boot test assets (cargo xtask linux-assets)", false);
+            }
+        }
+    }
+
     if options.qemu {
         // The benchmark is a measurement, not a speed test: this checks that
         // it runs, counts every call and counts the same twice.
@@ -121,8 +160,8 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<bool> {
         None => println!("  skipped end-to-end on QEMU (--no-qemu)"),
         Some(Ok(judgement)) => println!(
             "e2e: {} passed, {} failed",
-            judgement.passed,
-            judgement.failed_count()
+            judgement.passed + linux_counts.0,
+            judgement.failed_count() + linux_counts.1
         ),
         Some(Err((e, expected))) => {
             all_ok = false;

@@ -56,10 +56,17 @@ pub struct OsObservations {
     /// instruction it answered for a lower EL: a standard OS must cause
     /// neither.
     pub firmware_faults: Vec<String>,
+    /// The OS's plain-text console (UART0), one line each.
+    pub console: String,
 }
 
 impl OsObservations {
     fn observe(&mut self, line: &Line) {
+        if line.image == rampart_trace::CONSOLE_IMAGE {
+            self.console.push_str(&line.text);
+            self.console.push('\n');
+            return;
+        }
         if line.image != "root" {
             return;
         }

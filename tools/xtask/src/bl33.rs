@@ -238,7 +238,12 @@ pub fn linux_boot_test(
 ) -> anyhow::Result<(u32, u32, Vec<String>)> {
     use crate::linux::{CheckReport, End, MAX_CPU_FEATURES};
     const CPUS: u32 = 4;
-    let cmdline = assets.cmdline(CPUS, end, MAX_CPU_FEATURES);
+    // Under root the kernel must see exactly the PSCI and SMCCC versions
+    // root answers with (PSCI_VERSION, SMCCC_VERSION).
+    let cmdline = format!(
+        "{} rampart.psci=1.1 rampart.smccc=1.2",
+        assets.cmdline(CPUS, end, MAX_CPU_FEATURES)
+    );
     let request = Bl33Request {
         bl33: &assets.image,
         initrd: Some(&assets.initrd),

@@ -359,7 +359,6 @@ pub fn run_command(
     for chunk in rx.try_iter() {
         take(chunk, &mut tracker)?;
     }
-    drop(take);
     let _ = std::fs::remove_file(&socket);
     for (stream, (file, decoder)) in [Stream::Console, Stream::Trace]
         .into_iter()

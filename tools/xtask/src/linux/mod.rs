@@ -1,10 +1,17 @@
 //! The Linux boot test's assets: Debian's arm64 kernel and busybox-static,
 //! fetched with apt into a private tree under target/debian/ (the machine's
-//! apt configuration is neither read nor changed), turned into a raw
-//! `Image` and an initramfs whose /init (tests/linux/init) checks the
-//! firmware from userspace. `cargo xtask linux-assets` prints them; the
-//! QEMU boot test calls [`assets`] and judges the console with
-//! [`checks::CheckReport`].
+//! apt configuration is left unchanged; only its network settings are
+//! reused, see [`apt`]), turned into a raw `Image` and an initramfs whose
+//! /init (tests/linux/init) checks the firmware from userspace.
+//! `cargo xtask linux-assets` prints them. A boot test does:
+//!
+//! ```text
+//! let assets = linux::assets(&ws)?;                      // Image, initrd, versions
+//! let append = assets.cmdline(4, End::Poweroff, linux::MAX_CPU_FEATURES);
+//! // boot assets.image / assets.initrd with `append`, capture the OS console
+//! let problems = CheckReport::parse(&console).problems(End::Poweroff);
+//! // empty: every check passed and the kernel went to PSCI SYSTEM_OFF
+//! ```
 //!
 //! Versions are pinned in tests/linux/debian.lock. Debian's mirror keeps
 //! only a suite's current packages: when a pinned version is gone the

@@ -82,9 +82,10 @@ pub const FID_RING_FLUSH: u32 = 0xc700_0101;
 pub const RING_OK: u64 = 0;
 /// SMCCC INVALID_PARAMETER (-3).
 pub const RING_INVALID: u64 = -3i64 as u64;
-/// Smallest and largest capacities root accepts.
+/// Smallest and largest capacities root accepts. The largest bounds how
+/// long one drain keeps a core in EL3 (64 KiB written to a UART).
 pub const RING_MIN: u32 = 1 << 9;
-pub const RING_MAX: u32 = 1 << 20;
+pub const RING_MAX: u32 = 1 << 16;
 /// Alignment of a ring's header.
 pub const RING_ALIGN: u64 = 64;
 
@@ -450,6 +451,8 @@ mod tests {
         assert!(!ring_fits(0x4010_0000, 3000, owner), "not a power of two");
         assert!(!ring_fits(0x4010_0000, 256, owner), "too small");
         assert!(!ring_fits(0x4010_0000, 2 << 20, owner), "too big");
+        assert!(ring_fits(0x4010_0000, 64 << 10, owner));
+        assert!(!ring_fits(0x4010_0000, 128 << 10, owner), "over RING_MAX");
         assert!(!ring_fits(u64::MAX - 63, 4096, owner), "overflow");
         assert!(is_ring_fid(FID_RING_REGISTER) && is_ring_fid(FID_RING_FLUSH));
         assert!(!is_ring_fid(0xc700_0102));

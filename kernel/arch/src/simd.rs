@@ -43,23 +43,6 @@ impl SveState {
 /// at the current EL.
 pub const SVCR_SM: u64 = 1;
 
-/// Bytes in one Z register at the current effective vector length (RDVL;
-/// the streaming vector length in Streaming SVE mode).
-#[inline(always)]
-pub fn vector_bytes() -> usize {
-    let bytes: usize;
-    // SAFETY: RDVL writes one general-purpose register and nothing else.
-    unsafe {
-        asm!(
-            ".arch_extension sve",
-            "rdvl {}, #1",
-            out(reg) bytes,
-            options(nomem, nostack, preserves_flags)
-        )
-    };
-    bytes
-}
-
 /// Stores Z0-Z31, P0-P15, FPSR and FPCR at the current vector length, and
 /// FFR when `with_ffr` (FFR is not accessible in Streaming SVE mode without
 /// FEAT_SME_FA64). No register changes.

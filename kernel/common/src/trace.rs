@@ -123,13 +123,19 @@ unsafe fn ring_at(addr: usize, capacity: u32) -> Option<RingView<'static>> {
 /// as normal memory for the rest of its life, and the caller checked that
 /// it lies wholly in the producer's memory (`rampart_ipc::trace::ring_fits`).
 pub unsafe fn attach_ring(addr: usize, capacity: u32) -> bool {
-    if addr == 0 || PEER_RING.load(Ordering::Acquire) != 0 {
-        return false;
-    }
     // SAFETY: the caller's contract.
     let Some(ring) = (unsafe { ring_at(addr, capacity) }) else {
         return false;
     };
+    // Claim the slot first, so that two registrations can never mix one
+    // ring's address with the other's capacity; drains ignore the claim.
+    if addr <= RING_CLAIMED
+        || PEER_RING
+            .compare_exchange(0, RING_CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
+        return false;
+    }
     // Whatever the producer wrote before registering is skipped, not
     // trusted: root starts at its head.
     let head = ring.header().head.load(Ordering::Acquire);
@@ -146,7 +152,7 @@ pub unsafe fn attach_ring(addr: usize, capacity: u32) -> bool {
 #[inline]
 pub fn drain_ring() {
     let addr = PEER_RING.load(Ordering::Acquire);
-    if addr == 0 {
+    if addr <= RING_CLAIMED {
         return;
     }
     // SAFETY: attach_ring's contract; the head is an atomic.
@@ -160,8 +166,11 @@ pub fn drain_ring() {
 
 /// Root: whether a ring is attached (its registration answered).
 pub fn ring_attached() -> bool {
-    PEER_RING.load(Ordering::Acquire) != 0
+    PEER_RING.load(Ordering::Acquire) > RING_CLAIMED
 }
+
+/// PEER_RING while a registration is being taken (no ring lies at 1).
+const RING_CLAIMED: usize = 1;
 
 #[inline(never)]
 fn drain_ring_now(addr: usize) {
@@ -170,7 +179,14 @@ fn drain_ring_now(addr: usize) {
         return;
     };
     let uart = UART.load(Ordering::Relaxed);
-    take_local();
+    // Another core holds root's UART (logging, or draining): leave the
+    // records for the next drain rather than interleave with it.
+    if LOCAL_LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
     let mut tail = PEER_TAIL.load(Ordering::Relaxed);
     let drained = if SINK.load(Ordering::Acquire) == SINK_UART {
         // SAFETY: `init`'s contract.
@@ -209,11 +225,18 @@ fn drain_ring_now(addr: usize) {
 /// RMM's panic path makes it before parking); for root, drains the ring
 /// it carries.
 pub fn flush() {
+    // Once: a fault taken while flushing (root reading a ring the producer
+    // broke) panics again, and must not flush again.
+    if FLUSHED.swap(true, Ordering::AcqRel) {
+        return;
+    }
     if SINK.load(Ordering::Acquire) == SINK_RING {
         let _ = rampart_arch::smc([u64::from(FID_RING_FLUSH), 0, 0, 0, 0, 0, 0, 0]);
     }
     drain_ring();
 }
+
+static FLUSHED: AtomicBool = AtomicBool::new(false);
 
 fn take(lock: &AtomicU32) {
     for _ in 0..LOCK_SPINS {

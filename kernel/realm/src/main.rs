@@ -24,6 +24,7 @@ use rampart_board::{BoardInfo, Range, RmmTrace};
 use rampart_ipc::rmm_el3::{
     self, BOOT_COMPLETE, BootError, BootManifest, ColdBootArgs, REQ_COMPLETE, SHARED_PAGE_SIZE,
 };
+use rampart_ipc::smccc::SMC_UNKNOWN;
 use rampart_ipc::trace::{FID_RING_REGISTER, RING_OK, Ring};
 use rampart_kernel::pagetable::OutputPas;
 use spin::Once;
@@ -104,7 +105,10 @@ fn trace_sink(console: bool) -> TraceSink {
             let r = smc([u64::from(FID_RING_REGISTER), ring, capacity, 0, 0, 0, 0, 0]);
             if r.0[0] == RING_OK {
                 TraceSink::RootRing
-            } else if console {
+            } else if r.0[0] == SMC_UNKNOWN && console {
+                // An EL3 without the call: the manifest console is ours to
+                // share. Root refusing the ring is no licence to write the
+                // Normal world's console: then there is no sink.
                 TraceSink::Uart(uart(OutputPas::NonSecure, BOARD.trace_lock))
             } else {
                 TraceSink::None

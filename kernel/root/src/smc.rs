@@ -184,8 +184,16 @@ fn rmm_el3(core: usize, frame: &mut Frame) {
         }
         el3::BOOT_COMPLETE => boot_complete(core, frame),
         trace::FID_RING_REGISTER => {
+            // Only while the RMM cold boots on the boot core: no other
+            // core of it runs yet, so no two registrations can race.
+            let cold_boot = CPUS[core].lock().phase == Phase::RmmBoot { cold: true };
             let [addr, capacity] = [frame.x[1], frame.x[2]];
-            set_ret(frame, &[register_trace_ring(addr, capacity)]);
+            let answer = if cold_boot {
+                register_trace_ring(addr, capacity)
+            } else {
+                trace::RING_INVALID
+            };
+            set_ret(frame, &[answer]);
         }
         trace::FID_RING_FLUSH => {
             // handle() drained it on the way in.
@@ -229,9 +237,13 @@ fn register_trace_ring(addr: u64, capacity: u64) -> u64 {
     trace::RING_OK
 }
 
-/// RMM_GTSI_DELEGATE/UNDELEGATE: only DRAM granules move, only NS<->Realm.
+/// RMM_GTSI_DELEGATE/UNDELEGATE: only DRAM granules move, only NS<->Realm,
+/// and never one of the RMM's own region (its image, its trace ring, the
+/// shared page): handing those to the Normal world would expose the RMM
+/// and make root's own reads of the ring fault (TF-A's rmmd refuses them
+/// too).
 fn gtsi(addr: u64, from: Pas, to: Pas) -> RmmEl3Status {
-    if BOARD.dram_bank_of(addr).is_none() {
+    if BOARD.dram_bank_of(addr).is_none() || BOARD.rmm.contains(addr) {
         return RmmEl3Status::BadAddr;
     }
     el3::gtsi_status(gpt::Router.call(GptRequest::Transition { addr, from, to }))

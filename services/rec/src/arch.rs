@@ -197,7 +197,8 @@ pub fn inject_sea(ctx: &mut RecContext, esr: u64, far: u64) {
     } else {
         0
     };
-    inject_sync(ctx, ec << EC_SHIFT | IL | wnr | FSC_SEA, Some(far));
+    // EA (ESR bit 9): an external abort; realms check it.
+    inject_sync(ctx, ec << EC_SHIFT | IL | EA | wnr | FSC_SEA, Some(far));
 }
 
 #[cfg(test)]
@@ -249,7 +250,7 @@ mod tests {
         assert_eq!(ctx.el1.elr_el1, 0x4000_1000);
         assert_eq!(ctx.el1.spsr_el1, 0x5);
         assert_eq!(ec(ctx.el1.esr_el1), EC_DABT_SAME);
-        assert_eq!(ctx.el1.esr_el1 & (FSC_MASK | WNR), FSC_SEA | WNR);
+        assert_eq!(ctx.el1.esr_el1 & (FSC_MASK | WNR | EA), FSC_SEA | WNR | EA);
         assert_eq!(ctx.el1.far_el1, 0x1234);
         assert_eq!(ctx.pstate, PSTATE_RESET);
         inject_undef(&mut ctx);

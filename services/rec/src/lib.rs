@@ -359,7 +359,13 @@ where
     /// walk (see the RTT service). On success the request's progress
     /// moves to X1.
     pub fn set_ripas(&mut self, rd: u64, rec: u64, base: u64, top: u64) -> RmiResult<Outputs> {
-        if top <= base || rd == rec || !self.lock(rd, GranuleState::Rd) {
+        // A `top` that is not granule-aligned is bad input before any
+        // table is walked (B4.3.19, top_align).
+        if top <= base
+            || !top.is_multiple_of(GRANULE)
+            || rd == rec
+            || !self.lock(rd, GranuleState::Rd)
+        {
             return input();
         }
         if !self.lock(rec, GranuleState::Rec) {
@@ -575,7 +581,7 @@ where
         match ec(esr) {
             EC_WFX => {
                 ctx.exit.esr = esr & (EC_MASK | WFX_TI);
-                ctx.pc += 4;
+                ctx.pc = ctx.pc.wrapping_add(4);
                 false
             }
             EC_SMC64 => self.smc(ctx, trap.irq_pending),
@@ -872,7 +878,7 @@ fn complete_mmio(ctx: &mut RecContext, value: u64) {
         }
         ctx.gprs[rt] = v;
     }
-    ctx.pc += 4;
+    ctx.pc = ctx.pc.wrapping_add(4);
 }
 
 /// Answers the realm's RSI_IPA_STATE_SET: X0 SUCCESS, X1 how far the host

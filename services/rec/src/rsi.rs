@@ -60,11 +60,11 @@ where
         };
         match outcome {
             Outcome::Return => {
-                ctx.pc += 4;
+                ctx.pc = ctx.pc.wrapping_add(4);
                 true
             }
             Outcome::Exit => {
-                ctx.pc += 4;
+                ctx.pc = ctx.pc.wrapping_add(4);
                 false
             }
             Outcome::Fault => false,

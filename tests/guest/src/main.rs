@@ -653,9 +653,11 @@ fn bench() {
     );
 }
 
-/// A synchronous external abort taken at EL1 on a data access.
+/// A synchronous external abort taken at EL1 on a data access: EC 0x25,
+/// DFSC 0x10, and EA (bit 9) set, as the Arm ARM's ESR_ELx ISS for a data
+/// abort marks an external abort.
 fn is_sea(esr: u64) -> bool {
-    (esr >> 26) & 0x3f == 0x25 && esr & 0x3f == 0x10
+    (esr >> 26) & 0x3f == 0x25 && esr & 0x3f == 0x10 && esr & (1 << 9) != 0
 }
 
 fn memory() {

@@ -131,6 +131,8 @@ const S1PTW: u64 = 1 << 7;
 const WNR: u64 = 1 << 6;
 const FSC_TRANSLATION_L3: u64 = 0x07;
 const FSC_SEA: u64 = 0x10;
+/// ESR_ELx.EA (bit 9): the abort is external.
+const EA: u64 = 1 << 9;
 const ESR_SMC: u64 = ec(EC_SMC) | IL;
 const EC_MASK_TEST: u64 = 0x3f << 26;
 
@@ -1382,7 +1384,7 @@ fn inject_sea_needs_a_data_abort_at_an_unprotected_ipa() {
         assert_eq!(ctx.pc, VBAR + 0x200, "{iss:#x}");
         assert_eq!(
             ctx.el1.esr_el1,
-            ec(EC_DABT_CUR) | IL | (iss & WNR) | FSC_SEA
+            ec(EC_DABT_CUR) | IL | EA | (iss & WNR) | FSC_SEA
         );
         assert_eq!(ctx.el1.far_el1, va(MMIO + 0x10));
         assert_eq!(ctx.el1.elr_el1, GUEST_PC + 0x40);
@@ -1790,7 +1792,11 @@ fn abort_on_ripas_empty_or_beyond_the_ipa_space_injects_an_sea() {
             assert_eq!(core(&x), exit_of(exit::IRQ), "{what}: no exit");
             let ctx = fx.take_seen()[1].1;
             assert_eq!(ctx.pc, VBAR + vector, "{what}");
-            assert_eq!(ctx.el1.esr_el1, ec(class) | IL | wnr | FSC_SEA, "{what}");
+            assert_eq!(
+                ctx.el1.esr_el1,
+                ec(class) | IL | EA | wnr | FSC_SEA,
+                "{what}"
+            );
             assert_eq!(ctx.el1.far_el1, va(ipa), "{what}");
             assert_eq!(ctx.el1.elr_el1, GUEST_PC + 0x80, "{what}");
             assert_eq!(ctx.el1.spsr_el1, pstate, "{what}");
@@ -1816,7 +1822,7 @@ fn instruction_fetch_from_unprotected_or_empty_memory_injects_an_sea() {
         );
         let ctx = fx.take_seen()[1].1;
         assert_eq!(ctx.pc, VBAR + 0x200, "{ipa:#x}");
-        assert_eq!(ctx.el1.esr_el1, ec(0x21) | IL | FSC_SEA, "{ipa:#x}");
+        assert_eq!(ctx.el1.esr_el1, ec(0x21) | IL | EA | FSC_SEA, "{ipa:#x}");
     }
     // On Protected RAM without DATA the host hears of it.
     let x = fx.exit_with(
@@ -2426,6 +2432,7 @@ fn rtt_set_ripas_failures_change_nothing() {
     let cases: Vec<(&str, [u64; 4], u64)> = vec![
         ("top == base", [rd, rec, base, base], INPUT),
         ("top < base", [rd, rec, base + PAGE, base], INPUT),
+        ("top not granule-aligned", [rd, rec, base, top - 8], INPUT),
         ("rec == rd", [rd, rd, base, top], INPUT),
         ("rd unaligned", [rd + 8, rec, base, top], INPUT),
         ("rd delegated", [delegated, rec, base, top], INPUT),
@@ -3231,4 +3238,64 @@ fn attestation_tokens_are_per_rec() {
     let t0 = decode_token(&fx.token(&realm, rec0, 4096));
     assert_eq!(t0.challenge, bytes_of(&challenge_words(10)));
     assert_eq!(t1.challenge, bytes_of(&challenge_words(11)));
+}
+
+/// Where a realm's last instruction word lies: an SMC, WFI or emulated
+/// access there leaves the PC at 0, as the PE's own PC wraps (no overflow
+/// in the RMM, whatever the realm's PC).
+const LAST_WORD: u64 = u64::MAX - 3;
+
+#[test]
+fn an_rsi_call_at_the_last_word_of_the_address_space_wraps_the_pc() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    let x = fx.exit_with(
+        rec,
+        [step(|ctx| {
+            secrets(ctx);
+            ctx.pc = LAST_WORD;
+            ctx.gprs[0] = u64::from(rsi::VERSION);
+            ctx.gprs[1] = rsi::ABI_VERSION;
+            sync(ESR_SMC, 0, 0)
+        })],
+    );
+    assert_eq!(core(&x), exit_of(exit::IRQ), "answered in the RMM");
+    let seen = fx.take_seen();
+    assert_eq!(seen[1].1.gprs[0], rsi::SUCCESS);
+    assert_eq!(seen[1].1.pc, 0);
+}
+
+#[test]
+fn a_wfi_or_an_emulated_access_at_the_last_word_wraps_the_pc() {
+    let fx = Fx::new();
+    let realm = fx.active(HashAlgo::Sha256, &[true]);
+    let rec = realm.recs[0];
+    fx.exit_with(
+        rec,
+        [step(|ctx| {
+            ctx.pc = LAST_WORD;
+            sync(ec(EC_WFX) | IL, 0, 0)
+        })],
+    );
+    assert_eq!(fx.ctx(rec).pc, 0, "after the WFI exit");
+    fx.take_seen();
+
+    let read = ISV | sas(3) | srt(5) | SF | FSC_TRANSLATION_L3;
+    fx.exit_with(
+        rec,
+        [step(move |ctx| {
+            ctx.pc = LAST_WORD;
+            dabt(read, MMIO)
+        })],
+    );
+    fx.take_seen();
+    let mut mmio = RecEntry {
+        flags: entry::FLAG_EMUL_MMIO,
+        ..Default::default()
+    };
+    mmio.gprs[0] = 0x1337;
+    fx.enter_ok_with(rec, &mmio);
+    let ctx = fx.take_seen()[0].1;
+    assert_eq!((ctx.gprs[5], ctx.pc), (0x1337, 0));
 }

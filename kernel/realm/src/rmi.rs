@@ -19,7 +19,12 @@ pub fn dispatch(regs: &[u64; 8], cpu: usize) -> [u64; 5] {
         // the RMM (RMI_FNUM1_MIN_VALUE..RMI_FNUM1_MAX_VALUE, rmmd_svc.h).
         return [SMC_UNKNOWN, regs[1], regs[2], regs[3], regs[4]];
     };
-    let regs = match command {
+    // X4 is a result only of RTT_READ_ENTRY (B4.3.20: X1-X4); every other
+    // command hands the caller's X4 back, which SMCCC 1.2 requires to be
+    // preserved (EL3 copies our X1-X5 to the caller's X0-X4).
+    let caller_x4 = regs[4];
+    let returns_x4 = matches!(command, Command::RttReadEntry { .. });
+    let mut regs = match command {
         Command::Version { requested } => version(requested),
         Command::Features { index } => result_regs(Ok(Outputs::one(features(index)))),
         Command::RecEnter { rec, run } => rampart_kernel::rec_loop::rec_enter(
@@ -30,6 +35,9 @@ pub fn dispatch(regs: &[u64; 8], cpu: usize) -> [u64; 5] {
         ),
         _ => rmi::call_owner(&mut Router { cpu }, command).unwrap_or([SMC_UNKNOWN, 0, 0, 0, 0]),
     };
+    if !returns_x4 {
+        regs[4] = caller_x4;
+    }
     defmt::debug!("rmi: {} -> {=[?]:#x}", command, regs);
     regs
 }

@@ -48,6 +48,7 @@ mod bench;
 mod guest;
 mod interop;
 mod realm;
+mod regs;
 mod rt;
 mod sve;
 mod wfi;
@@ -241,6 +242,7 @@ extern "C" fn nshost_main(dtb: u64) -> ! {
     wfi::cases();
     // The bench page is free again: the SVE cases delegate and undelegate it.
     sve::rmi_cases(realm::BENCH_PAGE);
+    regs::cases(realm::BENCH_PAGE);
 
     realm::lifecycle();
     guest::run();

@@ -647,7 +647,9 @@ where
             };
         }
         ctx.exit.esr = esr;
-        ctx.exit.far = trap.far & !(GRANULE - 1);
+        // Only the offset within the page: the rest of the realm's virtual
+        // address is not the host's to see (HPFAR gives it the IPA page).
+        ctx.exit.far = trap.far & (GRANULE - 1);
         false
     }
 

@@ -790,6 +790,16 @@ impl Runner {
             self.mmio_bad += 1;
             return Next::Stop;
         }
+        // RMM 1.0 gives the host the offset within the page, never the
+        // realm's virtual address.
+        if x.far > G - 1 {
+            defmt::error!(
+                "REC {=usize}: exit FAR {=u64:#x} is more than an offset",
+                cur,
+                x.far
+            );
+            self.mmio_bad += 1;
+        }
         let e = &mut self.recs[cur].entry;
         e.flags |= entry::FLAG_EMUL_MMIO;
         match (page, write) {

@@ -80,6 +80,21 @@ pub fn plan(head: &[u8], bl33_len: u64, initrd_len: Option<u64>) -> anyhow::Resu
     })
 }
 
+/// The first bytes of an image (enough for the arm64 Image header) and its length.
+fn image_head(path: &Path) -> anyhow::Result<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    let mut head = Vec::with_capacity(64);
+    file.take(64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok((head, len))
+}
+
 /// The command line given to the OS when the user gives none.
 pub const DEFAULT_BOOTARGS: &str = "console=ttyAMA0";
 
@@ -93,14 +108,15 @@ pub fn prepare(
 ) -> anyhow::Result<PathBuf> {
     let info = board.info()?;
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-    let bl33 = read(request.bl33)?;
-    ensure!(!bl33.is_empty(), "{} is empty", request.bl33.display());
+    // Only the header is needed (QEMU's loader reads the image itself).
+    let (head, bl33_len) = image_head(request.bl33)?;
+    ensure!(bl33_len > 0, "{} is empty", request.bl33.display());
     let initrd_len = request
         .initrd
         .map(|p| std::fs::metadata(p).map(|m| m.len()))
         .transpose()
         .context("reading the initramfs")?;
-    let layout = plan(&bl33, bl33.len() as u64, initrd_len)?;
+    let layout = plan(&head, bl33_len, initrd_len)?;
     let out = ws.out_dir(board);
     let root = read(&out.join("root.bin"))?;
     let rmm = read(&out.join("realm.bin"))?;
